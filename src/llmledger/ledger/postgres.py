@@ -1,0 +1,136 @@
+"""The PostgreSQL store: for shared deployments (several gateways, one ledger). Needs `llmledger[postgres]`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from ..errors import ConfigError, StoreUnavailable
+from .schema import COLUMNS
+from .store import SQLStore
+
+try:
+    import psycopg
+    from psycopg.types.json import Jsonb
+except ImportError:  # pragma: no cover - exercised only without the extra
+    psycopg = None  # type: ignore[assignment]
+
+_DAY = "ts AT TIME ZONE 'UTC'"
+
+
+class PostgresDialect:
+    """Money as NUMERIC(30, 12), times as TIMESTAMPTZ, tags as JSONB."""
+
+    name = "postgres"
+    param = "%s"
+
+    def money_in(self, value: Decimal | None) -> Decimal | None:
+        return None if value is None else value.quantize(Decimal("1e-12"))
+
+    def money_out(self, value: Any) -> Decimal | None:
+        return value
+
+    def ts_in(self, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    def ts_out(self, value: Any) -> datetime:
+        return value.astimezone(UTC)
+
+    def json_in(self, value: dict[str, str]) -> Any:
+        return Jsonb(value)
+
+    def json_out(self, value: Any) -> dict[str, str]:
+        return dict(value or {})
+
+    def bucket(self, unit: str) -> str:
+        return {
+            "hour": f"to_char({_DAY}, 'YYYY-MM-DD\"T\"HH24\":00\"')",
+            "day": f"to_char({_DAY}, 'YYYY-MM-DD')",
+            "week": f"to_char(date_trunc('week', {_DAY}), 'YYYY-MM-DD')",
+            "month": f"to_char({_DAY}, 'YYYY-MM')",
+        }[unit]
+
+    def tag(self) -> str:
+        return "(tags ->> %s)"
+
+    def money_sums(self, expression: str) -> list[str]:
+        return [f"SUM({expression})"]
+
+    def money_total(self, values: Sequence[Any]) -> Decimal:
+        return Decimal(values[0] or 0)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else f"{scheme}://{user}@{host}"
+
+
+class PostgresStore(SQLStore):
+    dialect = PostgresDialect()
+
+    def __init__(self, url: str) -> None:
+        if psycopg is None:
+            raise ConfigError(
+                "a PostgreSQL ledger needs the psycopg driver: pip install 'llmledger[postgres]'"
+            )
+        super().__init__(redact(url))
+        self.errors = (psycopg.Error,)
+        self._url = url
+        self._writer: Any = None
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._write_connection()  # fail now, with a clear message, if the server cannot be reached
+
+    def _connect(self) -> Any:
+        try:
+            conn = psycopg.connect(self._url, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise StoreUnavailable(f"cannot connect to the PostgreSQL ledger at {self.description}: {exc}") from exc
+        self._all.append(conn)
+        return conn
+
+    def _write_connection(self) -> Any:
+        if self._writer is None or self._writer.closed:
+            self._writer = self._connect()
+            self._writer.autocommit = True  # each write is its own explicit transaction
+        return self._writer
+
+    def _transaction(self, conn: Any) -> Any:
+        return conn.transaction()
+
+    def _read_connection(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self._local.conn = self._connect()
+            conn.autocommit = True  # readers never hold a transaction open
+        return conn
+
+    def _insert(self, conn: Any, rows: list[tuple[Any, ...]]) -> int:
+        columns = ", ".join(COLUMNS)
+        cur = conn.cursor()
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE usage_events INCLUDING DEFAULTS) "
+            "ON COMMIT DELETE ROWS"
+        )
+        with cur.copy(f"COPY incoming_events ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(
+            f"INSERT INTO usage_events ({columns}) SELECT {columns} FROM incoming_events ON CONFLICT (id) DO NOTHING"
+        )
+        return cur.rowcount
+
+    def close(self) -> None:
+        for conn in self._all:
+            conn.close()
+        self._all.clear()
+        self._writer = None
+        self._local = threading.local()

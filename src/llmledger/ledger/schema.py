@@ -1,0 +1,161 @@
+"""The ledger table, its row mapping and its migrations (named, append-only, recorded in a table)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from ..events import PROMOTED_TAGS, UsageEvent
+from ..pricing import COMPONENTS, Cost
+from ..usage import USAGE_FIELDS, Usage
+
+# Token columns, in Usage field order.
+TOKEN_COLUMNS: tuple[str, ...] = (
+    "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens",
+    "reasoning_tokens", "audio_in_tokens", "audio_out_tokens", "web_searches", "requests",
+)
+COST_COLUMNS: tuple[str, ...] = tuple(f"cost_{c}" for c in COMPONENTS)
+TAG_COLUMNS: dict[str, str] = {tag: ("user_id" if tag == "user" else tag) for tag in PROMOTED_TAGS}
+MONEY_COLUMNS: frozenset[str] = frozenset({*COST_COLUMNS, "cost_total", "reported_cost"})
+
+COLUMNS: tuple[str, ...] = (
+    "id", "ts", "recorded_at", "provider", "model",
+    *TOKEN_COLUMNS,
+    *COST_COLUMNS, "cost_total", "reported_cost", "currency", "cost_status", "cost_reason", "price_version",
+    "priced_as",
+    *TAG_COLUMNS.values(), "tags",
+    "session_id", "trace_id", "parent_id", "latency_ms", "status", "source", "key_id", "request_id",
+    "service_tier", "batch", "estimated",
+)
+assert len(TOKEN_COLUMNS) == len(USAGE_FIELDS)
+
+
+class Dialect(Protocol):
+    """What differs between stores: how values are stored and a few SQL expressions."""
+
+    name: str
+    param: str
+
+    def money_in(self, value: Decimal | None) -> Any: ...
+    def money_out(self, value: Any) -> Decimal | None: ...
+    def ts_in(self, value: datetime) -> Any: ...
+    def ts_out(self, value: Any) -> datetime: ...
+    def json_in(self, value: dict[str, str]) -> Any: ...
+    def json_out(self, value: Any) -> dict[str, str]: ...
+    def bucket(self, unit: str) -> str: ...
+    def tag(self) -> str: ...
+    def money_sums(self, expression: str) -> list[str]: ...
+    def money_total(self, values: Sequence[Any]) -> Decimal: ...
+
+
+def to_row(event: UsageEvent, d: Dialect) -> tuple[Any, ...]:
+    usage, cost, tags = event.usage, event.cost, event.tags
+    return (
+        event.id, d.ts_in(event.ts), d.ts_in(event.recorded_at), event.provider, event.model,
+        *(getattr(usage, f) for f in USAGE_FIELDS),
+        *(d.money_in(getattr(cost, c)) for c in COMPONENTS), d.money_in(cost.total), d.money_in(event.reported_cost),
+        cost.currency, cost.status, cost.reason, cost.price_version, cost.priced_as,
+        *(tags.get(tag) for tag in TAG_COLUMNS),
+        d.json_in({k: v for k, v in tags.items() if k not in TAG_COLUMNS}),
+        event.session_id, event.trace_id, event.parent_id, event.latency_ms, event.status, event.source,
+        event.key_id, event.request_id, event.service_tier, bool(event.batch), bool(event.estimated),
+    )
+
+
+def from_row(row: Sequence[Any], d: Dialect) -> UsageEvent:
+    r = dict(zip(COLUMNS, row, strict=True))
+    tags = d.json_out(r["tags"])
+    tags.update({tag: r[col] for tag, col in TAG_COLUMNS.items() if r[col] is not None})
+    return UsageEvent(
+        id=r["id"], ts=d.ts_out(r["ts"]), recorded_at=d.ts_out(r["recorded_at"]),
+        provider=r["provider"], model=r["model"],
+        usage=Usage(**{f: r[c] for f, c in zip(USAGE_FIELDS, TOKEN_COLUMNS, strict=True)}),
+        cost=Cost(
+            status=r["cost_status"], total=d.money_out(r["cost_total"]), currency=r["currency"],
+            price_version=r["price_version"], priced_as=r["priced_as"], reason=r["cost_reason"],
+            **{c: d.money_out(r[f"cost_{c}"]) for c in COMPONENTS},
+        ),
+        reported_cost=d.money_out(r["reported_cost"]), tags=tags,
+        session_id=r["session_id"], trace_id=r["trace_id"], parent_id=r["parent_id"], latency_ms=r["latency_ms"],
+        status=r["status"], source=r["source"], key_id=r["key_id"], request_id=r["request_id"],
+        service_tier=r["service_tier"], batch=bool(r["batch"]), estimated=bool(r["estimated"]),
+    )
+
+
+def cost_values(cost: Cost, d: Dialect) -> tuple[Any, ...]:
+    """The cost columns of a re-priced event, in COST_UPDATE_COLUMNS order."""
+    return (
+        *(d.money_in(getattr(cost, c)) for c in COMPONENTS), d.money_in(cost.total), cost.currency, cost.status,
+        cost.reason, cost.price_version, cost.priced_as,
+    )
+
+
+COST_UPDATE_COLUMNS: tuple[str, ...] = (
+    *COST_COLUMNS, "cost_total", "currency", "cost_status", "cost_reason", "price_version", "priced_as",
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    sqlite: str
+    postgres: str
+
+
+def _create_events(money: str, ts: str, json: str, boolean: str) -> str:
+    tokens = ",\n".join(f"    {c} BIGINT NOT NULL DEFAULT 0" for c in TOKEN_COLUMNS)
+    costs = ",\n".join(f"    {c} {money}" for c in COST_COLUMNS)
+    tags = ",\n".join(f"    {c} TEXT" for c in TAG_COLUMNS.values())
+    return f"""
+CREATE TABLE usage_events (
+    id TEXT PRIMARY KEY,
+    ts {ts} NOT NULL,
+    recorded_at {ts} NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+{tokens},
+{costs},
+    cost_total {money},
+    reported_cost {money},
+    currency TEXT NOT NULL DEFAULT 'USD',
+    cost_status TEXT NOT NULL,
+    cost_reason TEXT,
+    price_version TEXT,
+    priced_as TEXT,
+{tags},
+    tags {json} NOT NULL,
+    session_id TEXT,
+    trace_id TEXT,
+    parent_id TEXT,
+    latency_ms BIGINT,
+    status TEXT NOT NULL DEFAULT 'ok',
+    source TEXT NOT NULL,
+    key_id TEXT,
+    request_id TEXT,
+    service_tier TEXT,
+    batch {boolean} NOT NULL DEFAULT FALSE,
+    estimated {boolean} NOT NULL DEFAULT FALSE
+);
+CREATE INDEX usage_events_ts ON usage_events (ts);
+CREATE INDEX usage_events_session ON usage_events (session_id) WHERE session_id IS NOT NULL;
+"""
+
+
+# Append only: never edit a migration that has shipped; add a new one.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "0001_usage_events",
+        # SQLite money is INTEGER pico-dollars (exact, summable); PostgreSQL's is NUMERIC.
+        sqlite=_create_events("INTEGER", "TEXT", "TEXT", "INTEGER"),
+        postgres=_create_events("NUMERIC(30, 12)", "TIMESTAMPTZ", "JSONB", "BOOLEAN"),
+    ),
+)
+
+MIGRATIONS_TABLE = "llmledger_migrations"
+
+
+def utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

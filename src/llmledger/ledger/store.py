@@ -1,0 +1,124 @@
+"""What every SQL store shares: migrations, reads, reports and re-pricing over DB-API connections.
+
+A backend (sqlite.py, postgres.py) supplies its connection, its `Dialect` and its fastest bulk insert.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import StoreUnavailable
+from ..events import UsageEvent
+from ..pricing import Cost
+from . import query as q
+from .schema import COLUMNS, COST_UPDATE_COLUMNS, MIGRATIONS, MIGRATIONS_TABLE, Dialect, cost_values, from_row
+
+
+class SQLStore:
+    dialect: Dialect
+    errors: tuple[type[BaseException], ...] = ()
+
+    def __init__(self, description: str) -> None:
+        self.description = description  # for messages: never holds a password
+        self._lock = threading.Lock()  # one writer at a time; readers use their own connection
+
+    # -- backends implement these ----------------------------------------------------------------------------------
+    def _write_connection(self) -> Any: ...
+    def _read_connection(self) -> Any: ...
+    def _insert(self, conn: Any, rows: list[tuple[Any, ...]]) -> int: ...
+    def close(self) -> None: ...
+
+    def _transaction(self, conn: Any) -> Any:
+        return conn  # a DB-API connection as a context manager commits or rolls back
+
+    # -- shared ------------------------------------------------------------------------------------------------------
+    @contextmanager
+    def _unavailable(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except self.errors as exc:
+            raise StoreUnavailable(f"cannot {action} the ledger at {self.description}: {exc}") from exc
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations this database has not seen, in order; returns their names."""
+        p = self.dialect.param
+        with self._unavailable("migrate"), self._lock:
+            conn = self._write_connection()
+            with self._transaction(conn):
+                cur = conn.cursor()
+                cur.execute(
+                    f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
+                cur.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")
+                done = {row[0] for row in cur.fetchall()}
+                applied = []
+                for migration in MIGRATIONS:
+                    if migration.name in done:
+                        continue
+                    for statement in getattr(migration, self.dialect.name).split(";"):
+                        if statement.strip():
+                            cur.execute(statement)
+                    cur.execute(
+                        f"INSERT INTO {MIGRATIONS_TABLE} (name, applied_at) VALUES ({p}, CURRENT_TIMESTAMP)",
+                        (migration.name,),
+                    )
+                    applied.append(migration.name)
+        return applied
+
+    def write(self, events: Sequence[UsageEvent]) -> int:
+        """Insert events in one transaction; an id already stored is skipped. Returns how many were new."""
+        if not events:
+            return 0
+        rows = [self._to_row(e) for e in events]
+        with self._unavailable("write to"), self._lock:
+            conn = self._write_connection()
+            with self._transaction(conn):
+                return self._insert(conn, rows)
+
+    def _to_row(self, event: UsageEvent) -> tuple[Any, ...]:
+        from .schema import to_row
+
+        return to_row(event, self.dialect)
+
+    def report(self, query: q.ReportQuery) -> list[dict[str, Any]]:
+        sql, params, money_parts = q.build_report(query, self.dialect)
+        with self._unavailable("read"):
+            cur = self._read_connection().cursor()
+            cur.execute(sql, params)
+            rows = cur.fetchall()
+        if not query.by and rows and rows[0][0] == 0:
+            rows = []
+        return q.shape_rows(rows, query, money_parts, self.dialect)
+
+    def events(self, query: q.ReportQuery | None = None, *, batch: int = 5000) -> Iterator[UsageEvent]:
+        """Stored events matching the query's time range and filters, oldest first."""
+        where, params = q.where_sql(query or q.ReportQuery(), self.dialect)
+        sql = f"SELECT {', '.join(COLUMNS)} FROM usage_events{where} ORDER BY ts, id"
+        with self._unavailable("read"):
+            cur = self._read_connection().cursor()
+            cur.execute(sql, params)
+            while rows := cur.fetchmany(batch):
+                for row in rows:
+                    yield from_row(row, self.dialect)
+
+    def count(self) -> int:
+        with self._unavailable("read"):
+            cur = self._read_connection().cursor()
+            cur.execute("SELECT COUNT(*) FROM usage_events")
+            return int(cur.fetchone()[0])
+
+    def update_costs(self, changes: Sequence[tuple[str, Cost]]) -> int:
+        """Store new costs for existing events (after a price change)."""
+        if not changes:
+            return 0
+        p = self.dialect.param
+        assignments = ", ".join(f"{c} = {p}" for c in COST_UPDATE_COLUMNS)
+        sql = f"UPDATE usage_events SET {assignments} WHERE id = {p}"
+        with self._unavailable("write to"), self._lock:
+            conn = self._write_connection()
+            with self._transaction(conn):
+                conn.cursor().executemany(sql, [(*cost_values(cost, self.dialect), id_) for id_, cost in changes])
+        return len(changes)

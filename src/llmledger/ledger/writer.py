@@ -1,0 +1,182 @@
+"""The one background writer: callers enqueue events and return at once; a thread writes them in batches.
+
+When the store fails, the batch is spooled to a local JSONL file and replayed once the store is back (event ids
+make replays idempotent). `flush()` waits for everything queued so far; `close()` flushes and stops.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import LedgerError
+from ..events import UsageEvent
+
+log = logging.getLogger("llmledger.writer")
+
+
+class _Writes(Protocol):
+    def write(self, events: list[UsageEvent]) -> int: ...
+
+
+class _Flush:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+_STOP = object()
+
+
+@dataclass
+class WriterStats:
+    written: int = 0
+    duplicates: int = 0
+    spooled: int = 0
+    replayed: int = 0
+    failures: int = 0
+    last_error: str | None = None
+
+
+class BatchWriter:
+    def __init__(
+        self,
+        store: _Writes,
+        *,
+        spool_dir: str | Path | None = None,
+        batch_size: int = 2000,
+        flush_interval: float = 0.2,
+        retry_interval: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.spool_dir = Path(spool_dir) if spool_dir else None
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.retry_interval = retry_interval
+        self.stats = WriterStats()
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._next_retry = 0.0
+        self._seq = 0
+
+    def put(self, event: UsageEvent) -> None:
+        """Queue one event; never blocks on the store."""
+        self._ensure_started()
+        self._queue.put(event)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every event queued before this call is written (or spooled). False on timeout."""
+        self._ensure_started()
+        marker = _Flush()
+        self._queue.put(marker)
+        return marker.done.wait(timeout)
+
+    def close(self, timeout: float | None = 30) -> None:
+        if self._thread is None:
+            return
+        self.flush(timeout)
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self._thread = None
+
+    @property
+    def pending_spool(self) -> list[Path]:
+        if self.spool_dir is None or not self.spool_dir.is_dir():
+            return []
+        return sorted(self.spool_dir.glob("*.jsonl"))
+
+    def _ensure_started(self) -> None:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="llmledger-writer", daemon=True)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        self._replay()
+        while True:
+            batch: list[UsageEvent] = []
+            markers: list[_Flush] = []
+            stop = False
+            try:
+                item = self._queue.get(timeout=self.flush_interval)
+            except queue.Empty:
+                self._replay()
+                continue
+            while True:
+                if item is _STOP:
+                    stop = True
+                elif isinstance(item, _Flush):
+                    markers.append(item)
+                else:
+                    batch.append(item)  # type: ignore[arg-type]
+                if stop or len(batch) >= self.batch_size:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._write(batch)
+            if markers:
+                self._replay()
+            for marker in markers:
+                marker.done.set()
+            if stop:
+                return
+
+    def _write(self, batch: list[UsageEvent]) -> None:
+        try:
+            inserted = self.store.write(batch)
+        except Exception as exc:  # the store is down or broken: keep the events on disk, never drop them
+            self.stats.failures += 1
+            self.stats.last_error = str(exc)
+            self._next_retry = time.monotonic() + self.retry_interval
+            self._spool(batch, exc)
+            return
+        self.stats.written += inserted
+        self.stats.duplicates += len(batch) - inserted
+
+    def _spool(self, batch: list[UsageEvent], exc: Exception) -> None:
+        if self.spool_dir is None:
+            log.error("ledger write failed and no spool directory is set; %d events lost: %s", len(batch), exc)
+            return
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        self._seq += 1
+        path = self.spool_dir / f"{time.time_ns()}-{os.getpid()}-{self._seq}.jsonl"
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("w") as f:
+            for event in batch:
+                f.write(json.dumps(event.to_dict(), separators=(",", ":")) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.rename(path)
+        self.stats.spooled += len(batch)
+        log.warning("ledger write failed (%s); spooled %d events to %s", exc, len(batch), path)
+
+    def _replay(self) -> None:
+        if time.monotonic() < self._next_retry:
+            return
+        for path in self.pending_spool:
+            try:
+                events = [UsageEvent.from_dict(json.loads(line)) for line in path.read_text().splitlines() if line]
+                inserted = self.store.write(events)
+            except (LedgerError, OSError, ValueError) as exc:
+                self.stats.last_error = str(exc)
+                self._next_retry = time.monotonic() + self.retry_interval
+                return
+            except Exception as exc:  # noqa: BLE001 - a driver error: retry later
+                self.stats.last_error = str(exc)
+                self._next_retry = time.monotonic() + self.retry_interval
+                return
+            path.unlink()
+            self.stats.replayed += len(events)
+            self.stats.written += inserted
+            self.stats.duplicates += len(events) - inserted
