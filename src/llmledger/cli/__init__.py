@@ -4,14 +4,30 @@ from __future__ import annotations
 
 import sys
 from decimal import Decimal
+from typing import Any
 
 import typer
+from rich.console import Console
+from typer.core import TyperGroup
 
 from ..config import Config, load_config
-from ..errors import ImportFailed, LedgerError
+from ..errors import LedgerError
 from ..ledger import DEFAULT_DB, Ledger
 
+
+class _Commands(TyperGroup):
+    """Turns llmledger's errors into one clear line on stderr and exit status 1, for every command."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LedgerError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="llmledger",
     help="Exact cost of every LLM token: capture, price, attribute, store and report.",
     no_args_is_help=True,
@@ -25,6 +41,11 @@ CONFIG_OPTION = typer.Option(None, "--config", envvar="LLMLEDGER_CONFIG", help="
 
 def open_ledger(db: str | None, config: Config) -> Ledger:
     return Ledger.open(db or config.database or DEFAULT_DB, spool_dir=config.spool_dir)
+
+
+def console() -> Console:
+    """Rich output; when piped, wide enough that tables are never cut."""
+    return Console() if sys.stdout.isatty() else Console(width=240)
 
 
 def money(value: Decimal | None, places: int | None = None) -> str:
@@ -48,11 +69,4 @@ __all__ = ["app", "main", "load_config"]
 
 
 def main() -> None:
-    try:
-        app()
-    except ImportFailed as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except LedgerError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    app()

@@ -7,14 +7,13 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ..config import load_config
 from ..pricing import COMPONENTS
 from ..providers import parse_document
 from ..timeparse import parse_timestamp
-from . import CONFIG_OPTION, app, fail, money
+from . import CONFIG_OPTION, app, console, fail, money
 
 EXIT_UNPRICED = 3
 
@@ -67,8 +66,8 @@ def cost(
             "warnings": list(parsed.warnings),
         }, indent=2))
     else:
-        console = Console()
-        console.print(f"[bold]{file}[/bold] — {provider_id} {parsed.model}" + (" (stream)" if stream else "")
+        out = console()
+        out.print(f"[bold]{file}[/bold] — {provider_id} {parsed.model}" + (" (stream)" if stream else "")
                       + (f", service tier {parsed.service_tier}" if parsed.service_tier else ""))
         table = Table("component", "tokens", "cost (USD)")
         counts = {
@@ -81,11 +80,11 @@ def cost(
         for component in COMPONENTS:
             table.add_row(component, str(counts[component]), money(getattr(result, component)))
         table.add_row("[bold]total[/bold]", "", f"[bold]{money(result.total)}[/bold]")
-        console.print(table)
-        console.print(f"status: {result.status}" + (f" — {result.reason}" if result.reason else ""))
+        out.print(table)
+        out.print(f"status: {result.status}" + (f" — {result.reason}" if result.reason else ""))
         if result.price_version:
-            console.print(f"price: {result.priced_as} from {result.price_version}")
+            out.print(f"price: {result.priced_as} from {result.price_version}")
         for warning in parsed.warnings:
-            console.print(f"[yellow]warning:[/yellow] {warning}")
+            out.print(f"[yellow]warning:[/yellow] {warning}")
     if result.status == "unpriced":
         raise typer.Exit(EXIT_UNPRICED)

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ..config import load_config
@@ -15,7 +14,7 @@ from ..ledger import ReportQuery, parse_where
 from ..pricing import describe_price, validate_catalog
 from ..providers import canonical_provider
 from ..timeparse import parse_since, parse_timestamp
-from . import CONFIG_OPTION, DB_OPTION, app, fail, open_ledger
+from . import CONFIG_OPTION, DB_OPTION, app, console, fail, open_ledger
 
 prices_app = typer.Typer(help="What the price catalog and the local overrides say.", no_args_is_help=True)
 app.add_typer(prices_app, name="prices")
@@ -45,12 +44,12 @@ def show(
         typer.echo(json.dumps({"model": model, "priced_as": priced_as, "price_version": version,
                                "prices": {k: describe_price(v) for k, v in found.items()}}, indent=2))
         return
-    console = Console()
-    console.print(f"[bold]{model}[/bold] priced as {priced_as} ({version})")
+    out = console()
+    out.print(f"[bold]{model}[/bold] priced as {priced_as} ({version})")
     table = Table("price", "USD")
     for key, value in found.items():
         table.add_row(key, describe_price(value))
-    console.print(table)
+    out.print(table)
 
 
 @prices_app.command("list")
@@ -63,8 +62,9 @@ def list_(
     wanted = canonical_provider(provider) if provider else None
     table = Table("provider", "model", "input/MTok", "cached/MTok", "output/MTok", "source")
     for p, m, found in book.catalog_models(wanted):
-        table.add_row(p, m, *(describe_price(found[k]) if k in found else "" for k in ("input_mtok", "cache_read_mtok", "output_mtok")),
-                      "catalog")
+        keys = ("input_mtok", "cache_read_mtok", "output_mtok")
+        shown = (describe_price(found[k]) if k in found else "" for k in keys)
+        table.add_row(p, m, *shown, "catalog")
     for o in book.overrides:
         if wanted in (None, o.provider):
             table.add_row(o.provider, o.model,
@@ -72,7 +72,7 @@ def list_(
                           f"override from {o.start or 'always'}" + (f" until {o.end}" if o.end else ""))
     if not table.rows:
         raise fail(f"no models for provider {provider!r}")
-    Console().print(table)
+    console().print(table)
 
 
 @prices_app.command("refresh")

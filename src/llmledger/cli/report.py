@@ -9,13 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ..config import load_config
 from ..ledger import ReportQuery, parse_where
 from ..timeparse import parse_since
-from . import CONFIG_OPTION, DB_OPTION, app, money, open_ledger
+from . import CONFIG_OPTION, DB_OPTION, app, console, money, open_ledger
 
 _COLUMNS = ("requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
             "cached_share", "input_cost", "output_cost", "cost", "unpriced", "errors")
@@ -60,9 +59,9 @@ def _plain(value: Any) -> Any:
 
 
 def _table(rows: list[dict[str, Any]], dims: list[str]) -> None:
-    console = Console()
+    out = console()
     if not rows:
-        console.print("no usage recorded for this selection")
+        out.print("no usage recorded for this selection")
         return
     table = Table(*dims, "requests", "input tok", "output tok", "cached", "input $", "output $", "cost $",
                   "unpriced", show_footer=len(rows) > 1)
@@ -82,8 +81,8 @@ def _table(rows: list[dict[str, Any]], dims: list[str]) -> None:
                 column.footer = "total"
         table.columns[len(dims)].footer = f"{requests:,}"
         table.columns[len(dims) + 6].footer = money(total, 6)
-    console.print(table)
+    out.print(table)
     unpriced = sum(r["unpriced"] for r in rows)
     if unpriced:
-        console.print(f"[yellow]{unpriced} call(s) have no price[/yellow] and are not in the cost: add prices to "
+        out.print(f"[yellow]{unpriced} call(s) have no price[/yellow] and are not in the cost: add prices to "
                       "llmledger.yaml, then run `llmledger recompute`")

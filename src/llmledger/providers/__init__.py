@@ -142,7 +142,9 @@ def loads(text: str | bytes, where: str) -> Any:
         raise ParseError(f"{where} is not valid JSON: {exc}") from None
 
 
-def parse_body(body: str | bytes | Mapping[str, Any], *, provider: str | None = None, model: str | None = None) -> Parsed:
+def parse_body(
+    body: str | bytes | Mapping[str, Any], *, provider: str | None = None, model: str | None = None
+) -> Parsed:
     """Usage of a complete (non-streamed) response body."""
     document = loads(body, "response body") if isinstance(body, str | bytes) else body
     if not isinstance(document, Mapping):

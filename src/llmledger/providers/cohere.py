@@ -35,8 +35,8 @@ class CohereFamily:
     def sniff(self, document: Any) -> bool:
         if not isinstance(document, Mapping):
             return False
-        holder, _ = _holder(document) if isinstance(document.get("usage", document.get("meta")), Mapping) else (None, "")
-        return (holder is not None and "billed_units" in holder) or document.get("type") == "message-end"
+        holder = document.get("usage", document.get("meta"))
+        return (isinstance(holder, Mapping) and "billed_units" in holder) or document.get("type") == "message-end"
 
     def parse_body(self, body: Mapping[str, Any], *, provider: str) -> Parsed:
         holder, where = _holder(body)

@@ -21,7 +21,8 @@ def usage_metadata(meta: Mapping[str, Any], where: str = "usageMetadata") -> Usa
     cached = count(meta, "cachedContentTokenCount", where)
     if cached > prompt:
         raise ParseError(f"{where}: cachedContentTokenCount ({cached}) exceeds promptTokenCount ({prompt})")
-    audio = _modality(meta, "promptTokensDetails", "AUDIO", where) - _modality(meta, "cacheTokensDetails", "AUDIO", where)
+    audio = _modality(meta, "promptTokensDetails", "AUDIO", where)
+    audio -= _modality(meta, "cacheTokensDetails", "AUDIO", where)
     audio = max(0, min(audio, prompt - cached))
     return Usage(
         input=prompt - cached - audio + count(meta, "toolUsePromptTokenCount", where),

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from llmledger.ledger import Ledger
+from llmledger.pricing import PriceBook
+
+from .servers import PostgresServer, start_postgres
+
+# The recorded provider responses live in shared/fixtures, beside the checkout (as CI has it).
+FIXTURES = Path(os.environ.get("LLMLEDGER_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures"))
+
+_db_names = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs in its own directory, with no config or database from the environment."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("LLMLEDGER_DB", "LLMLEDGER_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    assert FIXTURES.is_dir(), f"provider fixtures not found at {FIXTURES}"
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def prices() -> PriceBook:
+    return PriceBook()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty ledger database: an SQLite file, or a new database on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database(f"test_{next(_db_names)}")
+
+
+@pytest.fixture
+def ledger(ledger_url: str, tmp_path: Path) -> Iterator[Ledger]:
+    with Ledger.open(ledger_url, spool_dir=tmp_path / "spool", flush_interval=0.02) as opened:
+        yield opened

@@ -1,0 +1,110 @@
+"""The background writer: never blocks the caller, spools when the store is down, replays, loses nothing."""
+
+from __future__ import annotations
+
+import threading
+
+from llmledger.errors import StoreUnavailable
+from llmledger.ledger import Ledger
+from llmledger.ledger.writer import BatchWriter
+
+from .helpers import spread
+
+
+class FlakyStore:
+    """Wraps a real store; fails every write while `down` is set."""
+
+    def __init__(self, store):
+        self.store = store
+        self.down = threading.Event()
+        self.calls = 0
+
+    def write(self, events):
+        self.calls += 1
+        if self.down.is_set():
+            raise StoreUnavailable("database is down")
+        return self.store.write(events)
+
+
+def test_spools_while_down_and_replays_when_back(ledger_url, prices, tmp_path):
+    with Ledger.open(ledger_url) as ledger:
+        flaky = FlakyStore(ledger.store)
+        writer = BatchWriter(flaky, spool_dir=tmp_path / "spool", flush_interval=0.01, retry_interval=0.0)
+        events = spread(prices, 30)
+        flaky.down.set()
+        for event in events[:20]:
+            writer.put(event)
+        assert writer.flush(timeout=10)
+        assert writer.stats.spooled == 20 and ledger.count() == 0
+        assert len(writer.pending_spool) >= 1
+
+        flaky.down.clear()
+        for event in events[20:]:
+            writer.put(event)
+        assert writer.flush(timeout=10)
+        writer.close()
+        assert ledger.count() == 30
+        assert writer.pending_spool == []
+        assert sorted(e.id for e in ledger.events()) == sorted(e.id for e in events)
+
+
+def test_spool_left_by_a_crashed_process_is_replayed_at_start(ledger_url, prices, tmp_path):
+    events = spread(prices, 7)
+    with Ledger.open(ledger_url) as ledger:
+        flaky = FlakyStore(ledger.store)
+        flaky.down.set()
+        writer = BatchWriter(flaky, spool_dir=tmp_path / "spool", flush_interval=0.01)
+        for event in events:
+            writer.put(event)
+        writer.flush(timeout=10)  # spooled; the process "dies" here
+        assert ledger.count() == 0
+
+    with Ledger.open(ledger_url, spool_dir=tmp_path / "spool", flush_interval=0.01) as ledger:
+        assert ledger.flush(timeout=10)
+        assert ledger.count() == 7
+        assert ledger.writer.stats.replayed == 7
+
+
+def test_replaying_twice_adds_nothing(ledger_url, prices, tmp_path):
+    events = spread(prices, 3)
+    with Ledger.open(ledger_url, spool_dir=tmp_path / "spool", flush_interval=0.01) as ledger:
+        ledger.write(events)
+        writer = ledger.writer
+        writer._spool(events, RuntimeError("simulated"))  # the same events, as if a write had half-succeeded
+        assert ledger.flush(timeout=10)
+        assert ledger.count() == 3
+        assert writer.stats.duplicates == 3
+
+
+def test_record_does_not_wait_for_a_slow_store(ledger_url, prices):
+    release = threading.Event()
+
+    class SlowStore:
+        def write(self, events):
+            release.wait(10)
+            return len(events)
+
+    writer = BatchWriter(SlowStore(), flush_interval=0.01)
+    events = spread(prices, 100)
+    done = threading.Event()
+
+    def produce():
+        for event in events:
+            writer.put(event)
+        done.set()
+
+    threading.Thread(target=produce).start()
+    assert done.wait(5), "put() blocked while the store was slow"
+    release.set()
+    assert writer.flush(timeout=10)
+    writer.close()
+    assert writer.stats.written == 100
+
+
+def test_close_flushes_everything(ledger_url, prices):
+    ledger = Ledger.open(ledger_url, flush_interval=5)  # a long interval: close() must not wait for it
+    for event in spread(prices, 10):
+        ledger.record(event)
+    ledger.writer.close()
+    assert ledger.count() == 10
+    ledger.store.close()

@@ -1,0 +1,71 @@
+"""Real servers for tests and benchmarks: a throwaway PostgreSQL cluster in a temporary directory."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_bin() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
+    if not candidates:
+        raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql (see .ci/run)")
+    return Path(candidates[-1])
+
+
+@dataclass
+class PostgresServer:
+    root: Path
+    port: int
+    bin: Path
+    as_user: list[str]
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://llmledger@127.0.0.1:{self.port}/postgres"
+
+    def url(self, database: str) -> str:
+        return f"postgresql://llmledger@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate",
+                        "stop"], capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_postgres() -> PostgresServer:
+    """initdb + pg_ctl start on a free loopback port; as root, the server runs as the `postgres` user."""
+    bin_dir = _pg_bin()
+    root = Path(tempfile.mkdtemp(prefix="llmledger-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres", "postgres")
+    port = free_port()
+    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True)  # noqa: E731
+    run(str(bin_dir / "initdb"), "-D", str(root / "data"), "-U", "llmledger", "--auth=trust", "-E", "UTF8",
+        "--no-sync")
+    options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+               "-c full_page_writes=off")
+    run(str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-o", options, "-l", str(root / "log"), "-w", "start")
+    return PostgresServer(root, port, bin_dir, as_user)
