@@ -4,9 +4,10 @@ The catalog ships inside genai-prices (no network at import). `llmledger prices 
 file, which a PriceBook loads only when given its path. Overrides (custom, negotiated, fine-tuned, self-hosted
 prices, with effective dates) win over the catalog.
 
-Each usage field is priced with the most specific price the model has, falling back to the general one: a cache
-read without a cache price costs the input price, reasoning without a reasoning price costs the output price. A
-count with no price at all makes the cost `partial`; a model with no price makes it `unpriced`. Never $0.
+Each usage field is priced with the most specific price the model has, falling back to the general one where the
+provider bills it so: a cache read without a cache price costs the input price, reasoning without a reasoning
+price costs the output price. A count with no price at all (audio, web searches) makes the cost `partial`; a
+model with no price makes it `unpriced`. Never a silent $0.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from genai_prices import data_snapshot
 from genai_prices import types as gp
 
 from .errors import ConfigError, UnknownModel
+from .providers import canonical_provider
 from .usage import Usage
 
 __all__ = ["PriceBook", "Cost", "PriceOverride", "COMPONENTS", "PRICE_KEYS", "describe_price"]
@@ -41,8 +43,9 @@ _PLAN: tuple[tuple[str, str, tuple[str, ...], int], ...] = (
     ("cache_write", "cache_write_1h", ("cache_write_1h_mtok", "cache_write_mtok", "input_mtok"), 1_000_000),
     ("output", "output", ("output_mtok",), 1_000_000),
     ("reasoning", "reasoning", ("output_reasoning_mtok", "output_mtok"), 1_000_000),
-    ("audio_in", "audio_in", ("input_audio_mtok", "input_mtok"), 1_000_000),
-    ("audio_out", "audio_out", ("output_audio_mtok", "output_mtok"), 1_000_000),
+    # Audio costs many times text (gpt-4o audio: $40 vs $2.50 per MTok): no fallback to the text price.
+    ("audio_in", "audio_in", ("input_audio_mtok",), 1_000_000),
+    ("audio_out", "audio_out", ("output_audio_mtok",), 1_000_000),
     ("web_search", "web_searches", ("web_searches_kcount",), 1_000),
     ("requests", "requests", ("requests_kcount",), 1_000),
 )
@@ -116,7 +119,7 @@ class PriceOverride:
         if not prices:
             raise ConfigError(f"{where}: give at least one price, e.g. input_mtok: 0.30 (USD per million tokens)")
         return cls(
-            provider=raw["provider"].lower(),
+            provider=canonical_provider(raw["provider"]),
             model=raw["model"].lower(),
             prices=prices,
             start=_date(raw.get("from"), f"{where}.from"),
@@ -157,9 +160,9 @@ def _date(value: Any, where: str) -> date | None:
 class _Rates:
     """A model's resolved prices on one day: the plan to price any usage, compiled once and cached."""
 
-    steps: tuple[tuple[str, str, Decimal | gp.TieredPrices, int], ...]
+    flat: tuple[tuple[str, str, Decimal], ...]  # (component, usage field, price per unit)
+    tiered: tuple[tuple[str, str, gp.TieredPrices, int], ...]  # priced by total input tokens
     missing: tuple[tuple[str, str], ...]  # (usage field, component) with no price at all
-    tiered: bool
     price_version: str
     priced_as: str
 
@@ -186,6 +189,7 @@ class PriceBook:
     ) -> tuple[Mapping[str, Decimal | gp.TieredPrices], str, str]:
         """The prices that apply: (price key → price, price version, what the model was priced as)."""
         at = at or datetime.now(UTC)
+        provider = canonical_provider(provider) if provider else None
         override = self._override(provider, model.lower(), at.date())
         if override is not None:
             return override.prices, _override_version(override), f"{override.provider}/{override.model}"
@@ -202,7 +206,7 @@ class PriceBook:
             context["service_tier"] = service_tier
         if batch or service_tier == "batch":
             context["processing"] = "batch"
-        prices = info.get_prices(at, context or None)  # type: ignore[arg-type]
+        prices = info.get_prices(at, context or None)
         resolved = {key: value for key in PRICE_KEYS if (value := getattr(prices, key, None)) is not None}
         return resolved, self.catalog_version, f"{found_provider.id}/{info.id}"
 
@@ -220,8 +224,9 @@ class PriceBook:
             key = (*key[:4], at.replace(second=0, microsecond=0))
         cached = self._cache.get(key)
         if cached is None:
+            provider = canonical_provider(provider) if provider else None
             if self._time_of_day_priced(provider, model):
-                self._by_minute.add((provider, model))
+                self._by_minute.add((key[0], model))
                 key = (*key[:4], at.replace(second=0, microsecond=0))
             try:
                 cached = self._compile(provider, model, at, service_tier, batch)
@@ -243,19 +248,19 @@ class PriceBook:
 
     def _compile(self, provider: str | None, model: str, at: datetime, service_tier: str | None, batch: bool) -> _Rates:
         prices, version, priced_as = self.find(provider, model, at=at, service_tier=service_tier, batch=batch)
-        steps = []
-        missing = []
+        flat: list[tuple[str, str, Decimal]] = []
+        tiered: list[tuple[str, str, gp.TieredPrices, int]] = []
+        missing: list[tuple[str, str]] = []
         for component, field, keys, per in _PLAN:
             price = next((prices[k] for k in keys if k in prices), None)
             if price is None:
                 if field not in _FREE_WHEN_UNPRICED:
                     missing.append((field, component))
             elif isinstance(price, gp.TieredPrices):
-                steps.append((component, field, price, per))
+                tiered.append((component, field, price, per))
             else:
-                steps.append((component, field, price / per, 1))
-        tiered = any(isinstance(price, gp.TieredPrices) for _, _, price, _ in steps)
-        return _Rates(tuple(steps), tuple(missing), tiered, version, priced_as)
+                flat.append((component, field, price / per))
+        return _Rates(tuple(flat), tuple(tiered), tuple(missing), version, priced_as)
 
     # -- pricing --------------------------------------------------------------------------------------------------
     def price(
@@ -268,35 +273,36 @@ class PriceBook:
             rates = self._rates(provider, model.lower(), at, service_tier, batch)
         except UnknownModel as exc:
             return Cost.unpriced(str(exc))
-        parts = dict.fromkeys(COMPONENTS, _ZERO)
-        total_input = usage.total_input if rates.tiered else 0
-        for component, field, price, per in rates.steps:
+        parts: dict[str, Decimal] = dict.fromkeys(COMPONENTS, _ZERO)
+        for component, field, unit_price in rates.flat:
             n = getattr(usage, field)
             if n:
-                if per == 1:
-                    parts[component] += price * n  # type: ignore[operator]
-                else:
-                    parts[component] += gp.calc_unit_price(price, n, total_input, per)
-        unpriced = [f"{field} ({getattr(usage, field)})" for field, _ in rates.missing if getattr(usage, field)]
-        if unpriced:
-            for field, component in rates.missing:
-                if getattr(usage, field):
-                    parts[component] = None  # type: ignore[assignment]
-        total = sum((v for v in parts.values() if v is not None), _ZERO)
+                parts[component] += unit_price * n
+        if rates.tiered:
+            total_input = usage.total_input
+            for component, field, tiers, per in rates.tiered:
+                n = getattr(usage, field)
+                if n:
+                    parts[component] += gp.calc_unit_price(tiers, n, total_input, per)
+        unpriced = [(field, component) for field, component in rates.missing if getattr(usage, field)]
+        if not unpriced:
+            return Cost("priced", sum(parts.values(), _ZERO), **cast(dict[str, Any], parts),
+                        price_version=rates.price_version, priced_as=rates.priced_as)
+        lacking = {component for _, component in unpriced}
         return Cost(
-            status="partial" if unpriced else "priced",
-            total=total,
-            **parts,
+            "partial",
+            sum((v for c, v in parts.items() if c not in lacking), _ZERO),
+            **cast(dict[str, Any], {c: (None if c in lacking else v) for c, v in parts.items()}),
             price_version=rates.price_version,
             priced_as=rates.priced_as,
-            reason=f"no price for {', '.join(unpriced)} on {rates.priced_as}" if unpriced else None,
+            reason=f"no price for {', '.join(f'{f} ({getattr(usage, f)})' for f, _ in unpriced)} on {rates.priced_as}",
         )
 
     # -- listing --------------------------------------------------------------------------------------------------
     def catalog_models(self, provider: str | None = None) -> list[tuple[str, str, Mapping[str, Any]]]:
         """(provider id, model id, current prices) for every catalog model, optionally of one provider."""
         now = datetime.now(UTC)
-        rows = []
+        rows: list[tuple[str, str, Mapping[str, Any]]] = []
         for p in self._snapshot.providers:
             if provider and p.id != provider:
                 continue

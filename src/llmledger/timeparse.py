@@ -30,7 +30,10 @@ def parse_timestamp(value: object) -> datetime:
         raise ValueError(f"{value!r} is not a timestamp")
     if isinstance(value, int | float):
         seconds = value / 1000 if value > 10_000_000_000 else value
-        return datetime.fromtimestamp(seconds, UTC)
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{value!r} is out of the range of timestamps") from None
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{value!r} is not a timestamp")
     text = value.strip()

@@ -77,7 +77,7 @@ class Ledger:
         """Re-price stored events with `prices`; returns (events checked, events whose cost changed)."""
         checked = changed = 0
         pending = []
-        for event in list(self.events(query)):
+        for event in self.events(query):
             checked += 1
             cost = prices.price(
                 event.usage, provider=event.provider, model=event.model, at=event.ts,

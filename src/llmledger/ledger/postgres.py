@@ -31,13 +31,14 @@ class PostgresDialect:
         return None if value is None else value.quantize(Decimal("1e-12"))
 
     def money_out(self, value: Any) -> Decimal | None:
-        return value
+        return None if value is None else Decimal(value)
 
     def ts_in(self, value: datetime) -> datetime:
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
     def ts_out(self, value: Any) -> datetime:
-        return value.astimezone(UTC)
+        moment: datetime = value  # psycopg returns TIMESTAMPTZ as an aware datetime
+        return moment.astimezone(UTC)
 
     def json_in(self, value: dict[str, str]) -> Any:
         return Jsonb(value)
@@ -126,7 +127,7 @@ class PostgresStore(SQLStore):
         cur.execute(
             f"INSERT INTO usage_events ({columns}) SELECT {columns} FROM incoming_events ON CONFLICT (id) DO NOTHING"
         )
-        return cur.rowcount
+        return int(cur.rowcount)
 
     def close(self) -> None:
         for conn in self._all:

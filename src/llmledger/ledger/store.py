@@ -26,10 +26,17 @@ class SQLStore:
         self._lock = threading.Lock()  # one writer at a time; readers use their own connection
 
     # -- backends implement these ----------------------------------------------------------------------------------
-    def _write_connection(self) -> Any: ...
-    def _read_connection(self) -> Any: ...
-    def _insert(self, conn: Any, rows: list[tuple[Any, ...]]) -> int: ...
-    def close(self) -> None: ...
+    def _write_connection(self) -> Any:
+        raise NotImplementedError
+
+    def _read_connection(self) -> Any:
+        raise NotImplementedError
+
+    def _insert(self, conn: Any, rows: list[tuple[Any, ...]]) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
 
     def _transaction(self, conn: Any) -> Any:
         return conn  # a DB-API connection as a context manager commits or rolls back

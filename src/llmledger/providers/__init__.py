@@ -135,6 +135,11 @@ def mapping(container: Mapping[str, Any] | None, key: str, where: str) -> Mappin
     return value
 
 
+def text(value: Any) -> str | None:
+    """A non-empty string field, else None."""
+    return value if isinstance(value, str) and value else None
+
+
 def loads(text: str | bytes, where: str) -> Any:
     try:
         return json.loads(text)

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import IncompleteStream, ParseError
 from ..usage import Usage
-from . import Parsed, count, mapping, register
+from . import Parsed, count, mapping, register, text
 from .sse import SSEEvent
 
 
@@ -55,10 +55,6 @@ def _one(usage: Mapping[str, Any], where: str, warnings: list[str]) -> Usage:
     )
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 class AnthropicFamily:
     name = "anthropic"
 
@@ -73,9 +69,9 @@ class AnthropicFamily:
         return Parsed(
             usage=parsed,
             provider=provider,
-            model=_text(body.get("model")),
-            request_id=_text(body.get("id")),
-            service_tier=_text(usage.get("service_tier")),
+            model=text(body.get("model")),
+            request_id=text(body.get("id")),
+            service_tier=text(usage.get("service_tier")),
             warnings=tuple(warnings),
         )
 
@@ -99,15 +95,15 @@ class _Collector:
         kind = data.get("type")
         if kind == "message_start":
             message = mapping(data, "message", "message_start") or {}
-            self.model = _text(message.get("model"))
-            self.request_id = _text(message.get("id"))
-            usage = mapping(message, "usage", "message_start.message") or {}
-            self.service_tier = _text(usage.get("service_tier"))
-            self.merged.update(usage)
+            self.model = text(message.get("model"))
+            self.request_id = text(message.get("id"))
+            start = mapping(message, "usage", "message_start.message") or {}
+            self.service_tier = text(start.get("service_tier"))
+            self.merged.update(start)
         elif kind == "message_delta":
-            usage = mapping(data, "usage", "message_delta")
-            if usage is not None:
-                self.merged.update({key: value for key, value in usage.items() if value is not None})
+            delta = mapping(data, "usage", "message_delta")
+            if delta is not None:
+                self.merged.update({key: value for key, value in delta.items() if value is not None})
                 self.finished = True
 
     def result(self) -> Parsed:

@@ -35,7 +35,9 @@ class BedrockFamily:
         headers = document.get("headers")
         return (isinstance(usage, Mapping) and "inputTokens" in usage) or (
             isinstance(headers, Mapping) and ":event-type" in headers
-        ) or "messageStart" in document or "metadata" in document and "usage" in (document["metadata"] or {})
+        ) or "messageStart" in document or (
+            isinstance(document.get("metadata"), Mapping) and "usage" in document["metadata"]
+        )
 
     def parse_body(self, body: Mapping[str, Any], *, provider: str) -> Parsed:
         usage = mapping(body, "usage", "body")

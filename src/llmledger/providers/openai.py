@@ -14,11 +14,13 @@ from typing import Any
 
 from ..errors import IncompleteStream, ParseError
 from ..usage import Usage
-from . import Parsed, count, mapping, register
+from . import Parsed, count, mapping, register, text
 from .sse import SSEEvent
 
 _BODY_OBJECTS = {"chat.completion", "chat.completion.chunk", "text_completion", "response", "list"}
 _RESPONSE_FINAL_EVENTS = {"response.completed", "response.incomplete", "response.failed"}
+_CHAT_NAMES = ("prompt_tokens", "prompt_tokens_details", "completion_tokens", "completion_tokens_details")
+_RESPONSES_NAMES = ("input_tokens", "input_tokens_details", "output_tokens", "output_tokens_details")
 
 
 def chat_usage(usage: Mapping[str, Any], where: str = "usage") -> Usage:
@@ -41,6 +43,7 @@ def chat_usage(usage: Mapping[str, Any], where: str = "usage") -> Usage:
         reasoning=count(completion_details, "reasoning_tokens", f"{where}.completion_tokens_details"),
         audio_out=count(completion_details, "audio_tokens", f"{where}.completion_tokens_details"),
         total=usage.get("total_tokens"),
+        names=_CHAT_NAMES,
     )
 
 
@@ -59,6 +62,7 @@ def responses_usage(usage: Mapping[str, Any], where: str = "usage", web_searches
         audio_out=count(output_details, "audio_tokens", f"{where}.output_tokens_details"),
         total=usage.get("total_tokens"),
         web_searches=web_searches,
+        names=_RESPONSES_NAMES,
     )
 
 
@@ -73,12 +77,15 @@ def _split(
     reasoning: int,
     audio_out: int,
     total: Any,
+    names: tuple[str, str, str, str],
     web_searches: int = 0,
 ) -> Usage:
+    prompt_name, details_name, completion_name, output_details_name = names
     uncached = prompt - cached - cache_write
     if uncached < 0:
         raise ParseError(
-            f"{where}: cached ({cached}) plus cache-write ({cache_write}) tokens exceed the prompt's {prompt} tokens"
+            f"{where}: {details_name}.cached_tokens ({cached}) plus {details_name}.cache_write_tokens "
+            f"({cache_write}) exceed {prompt_name} ({prompt})"
         )
     audio_in = min(audio_in, uncached)
     # Some compatible providers (xAI) report reasoning beside completion_tokens rather than inside it;
@@ -87,7 +94,8 @@ def _split(
     visible = completion - audio_out - (0 if reasoning_outside else reasoning)
     if visible < 0:
         raise ParseError(
-            f"{where}: reasoning ({reasoning}) plus audio ({audio_out}) tokens exceed the {completion} output tokens"
+            f"{where}: {output_details_name}.reasoning_tokens ({reasoning}) plus .audio_tokens ({audio_out}) "
+            f"exceed {completion_name} ({completion})"
         )
     return Usage(
         input=uncached - audio_in,
@@ -112,10 +120,6 @@ def _response_web_searches(response: Mapping[str, Any]) -> int:
     return 0
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 class OpenAIFamily:
     name = "openai"
 
@@ -127,6 +131,12 @@ class OpenAIFamily:
         return kind in _BODY_OBJECTS or (isinstance(event_type, str) and event_type.startswith("response."))
 
     def parse_body(self, body: Mapping[str, Any], *, provider: str) -> Parsed:
+        event_type = body.get("type")
+        if isinstance(event_type, str) and event_type.startswith("response."):
+            # One saved Responses stream event: response.completed wraps the whole response and its usage.
+            collector = self.collector(provider=provider)
+            collector.feed(SSEEvent(event_type, body))
+            return collector.result()
         usage = mapping(body, "usage", "body")
         if usage is None:
             raise ParseError(f"the {provider} response has no 'usage' object; was it a stream or an error?")
@@ -137,9 +147,9 @@ class OpenAIFamily:
         return Parsed(
             usage=parsed_usage,
             provider=provider,
-            model=_text(body.get("model")),
-            request_id=_text(body.get("id")),
-            service_tier=_text(body.get("service_tier")),
+            model=text(body.get("model")),
+            request_id=text(body.get("id")),
+            service_tier=text(body.get("service_tier")),
         )
 
     def collector(self, *, provider: str) -> _Collector:
@@ -178,9 +188,9 @@ class _Collector:
             self.usage = chat_usage(usage, "chunk.usage")
 
     def _identify(self, data: Mapping[str, Any]) -> None:
-        self.model = self.model or _text(data.get("model"))
-        self.request_id = self.request_id or _text(data.get("id"))
-        self.service_tier = _text(data.get("service_tier")) or self.service_tier
+        self.model = self.model or text(data.get("model"))
+        self.request_id = self.request_id or text(data.get("id"))
+        self.service_tier = text(data.get("service_tier")) or self.service_tier
 
     def result(self) -> Parsed:
         if self.usage is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -24,12 +25,18 @@ class SSEDecoder:
         self._buffer = ""
         self._event: str | None = None
         self._data: list[str] = []
+        # A multi-byte character may be split across byte chunks: decode incrementally.
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     def feed(self, chunk: str | bytes) -> list[SSEEvent]:
         if isinstance(chunk, bytes):
-            chunk = chunk.decode("utf-8", errors="replace")
+            chunk = self._utf8.decode(chunk)
         self._buffer += chunk
-        *lines, self._buffer = self._buffer.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        # A trailing "\r" may be the first half of a "\r\n" split across chunks: keep it for the next call.
+        held = "\r" if self._buffer.endswith("\r") else ""
+        text = self._buffer[: len(self._buffer) - len(held)]
+        *lines, rest = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        self._buffer = rest + held
         events: list[SSEEvent] = []
         for line in lines:
             self._line(line, events)
@@ -38,8 +45,10 @@ class SSEDecoder:
     def close(self) -> list[SSEEvent]:
         """Flush what is left at the end of the stream (a final event without a blank line after it)."""
         events: list[SSEEvent] = []
+        self._buffer += self._utf8.decode(b"", final=True)
         if self._buffer:
-            self._line(self._buffer, events)
+            for line in self._buffer.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+                self._line(line, events)
             self._buffer = ""
         self._line("", events)
         return events
