@@ -399,3 +399,10 @@ def test_provider_ids_are_canonicalized(prices):
 def test_override_provider_matches_whatever_the_case_or_alias():
     book = PriceBook([PriceOverride.from_mapping({"provider": "Bedrock", "model": "my-model", "input_mtok": 1})])
     assert book.price(Usage(input=10), provider="aws", model="My-Model", at=AT).total == Decimal(10) / M
+
+
+def test_an_unknown_model_is_answered_from_the_cache_without_growing(prices):
+    # Caching an exception and re-raising it grew its traceback on every call (1 GB per million calls).
+    first = prices.price(Usage(input=1), provider="openai", model="never-heard-of-it", at=AT)
+    again = prices.price(Usage(input=2), provider="openai", model="never-heard-of-it", at=AT)
+    assert again is first and first.status == "unpriced" and first.total is None

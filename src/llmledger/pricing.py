@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from genai_prices import data_snapshot
 from genai_prices import types as gp
@@ -52,6 +52,7 @@ _PLAN: tuple[tuple[str, str, tuple[str, ...], int], ...] = (
 PRICE_KEYS: tuple[str, ...] = tuple(dict.fromkeys(key for *_, keys, _ in _PLAN for key in keys))
 # Most models have no per-request fee: a missing request price means nothing is billed per request.
 _FREE_WHEN_UNPRICED = frozenset({"requests"})
+_INDEX = {component: i for i, component in enumerate(COMPONENTS)}
 _ZERO = Decimal(0)
 _CATALOG = f"genai-prices {package_version('genai-prices')}"
 
@@ -87,6 +88,13 @@ class Cost:
 
     def components(self) -> dict[str, Decimal | None]:
         return {name: getattr(self, name) for name in COMPONENTS}
+
+
+# Cost's fields are (status, total, *COMPONENTS, currency, price_version, priced_as, reason): pricing builds it
+# positionally, which is several times faster than by keyword for a frozen dataclass.
+assert tuple(f.name for f in fields(Cost)) == ("status", "total", *COMPONENTS, "currency", "price_version",
+                                               "priced_as", "reason")
+_new_cost: Callable[..., Cost] = Cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +168,8 @@ def _date(value: Any, where: str) -> date | None:
 class _Rates:
     """A model's resolved prices on one day: the plan to price any usage, compiled once and cached."""
 
-    flat: tuple[tuple[str, str, Decimal], ...]  # (component, usage field, price per unit)
-    tiered: tuple[tuple[str, str, gp.TieredPrices, int], ...]  # priced by total input tokens
+    flat: tuple[tuple[int, str, Decimal], ...]  # (component index, usage field, price per unit)
+    tiered: tuple[tuple[int, str, gp.TieredPrices, int], ...]  # priced by total input tokens
     missing: tuple[tuple[str, str], ...]  # (usage field, component) with no price at all
     price_version: str
     priced_as: str
@@ -179,7 +187,7 @@ class PriceBook:
         self.overrides: tuple[PriceOverride, ...] = tuple(overrides)
         self._snapshot = _load_catalog(catalog_file) if catalog_file else data_snapshot.get_snapshot()
         self.catalog_version = _CATALOG + (f" (refreshed file {catalog_file})" if catalog_file else "")
-        self._cache: dict[tuple[Any, ...], _Rates | UnknownModel] = {}
+        self._cache: dict[tuple[Any, ...], _Rates | Cost] = {}  # a Cost here is the model's `unpriced` result
         self._by_minute: set[tuple[str | None, str]] = set()
 
     # -- look-up --------------------------------------------------------------------------------------------------
@@ -216,11 +224,11 @@ class PriceBook:
 
     def _rates(
         self, provider: str | None, model: str, at: datetime, service_tier: str | None, batch: bool
-    ) -> _Rates:
+    ) -> _Rates | Cost:
         # Catalog prices change by UTC date, so one compiled plan serves a whole day; the few models with
         # time-of-day prices (off-peak discounts) are keyed by the minute instead.
         key: tuple[Any, ...] = (provider, model, service_tier, batch, at.toordinal())
-        if (provider, model) in self._by_minute:
+        if self._by_minute and (provider, model) in self._by_minute:
             key = (*key[:4], at.replace(second=0, microsecond=0))
         cached = self._cache.get(key)
         if cached is None:
@@ -231,10 +239,8 @@ class PriceBook:
             try:
                 cached = self._compile(provider, model, at, service_tier, batch)
             except UnknownModel as exc:
-                cached = exc
+                cached = Cost.unpriced(str(exc))  # immutable: one instance serves every call
             self._cache[key] = cached
-        if isinstance(cached, UnknownModel):
-            raise cached
         return cached
 
     def _time_of_day_priced(self, provider: str | None, model: str) -> bool:
@@ -248,8 +254,8 @@ class PriceBook:
 
     def _compile(self, provider: str | None, model: str, at: datetime, service_tier: str | None, batch: bool) -> _Rates:
         prices, version, priced_as = self.find(provider, model, at=at, service_tier=service_tier, batch=batch)
-        flat: list[tuple[str, str, Decimal]] = []
-        tiered: list[tuple[str, str, gp.TieredPrices, int]] = []
+        flat: list[tuple[int, str, Decimal]] = []
+        tiered: list[tuple[int, str, gp.TieredPrices, int]] = []
         missing: list[tuple[str, str]] = []
         for component, field, keys, per in _PLAN:
             price = next((prices[k] for k in keys if k in prices), None)
@@ -257,9 +263,9 @@ class PriceBook:
                 if field not in _FREE_WHEN_UNPRICED:
                     missing.append((field, component))
             elif isinstance(price, gp.TieredPrices):
-                tiered.append((component, field, price, per))
+                tiered.append((_INDEX[component], field, price, per))
             else:
-                flat.append((component, field, price / per))
+                flat.append((_INDEX[component], field, price / per))
         return _Rates(tuple(flat), tuple(tiered), tuple(missing), version, priced_as)
 
     # -- pricing --------------------------------------------------------------------------------------------------
@@ -268,34 +274,38 @@ class PriceBook:
         service_tier: str | None = None, batch: bool = False,
     ) -> Cost:
         """The cost of `usage`; an unknown model gives an ``unpriced`` Cost with the reason, never an exception."""
-        at = at or datetime.now(UTC)
-        try:
-            rates = self._rates(provider, model.lower(), at, service_tier, batch)
-        except UnknownModel as exc:
-            return Cost.unpriced(str(exc))
-        parts: dict[str, Decimal] = dict.fromkeys(COMPONENTS, _ZERO)
-        for component, field, unit_price in rates.flat:
+        rates = self._rates(provider, model.lower(), at or datetime.now(UTC), service_tier, batch)
+        if isinstance(rates, Cost):
+            return rates
+        parts = [_ZERO] * len(COMPONENTS)
+        total = _ZERO
+        for index, field, unit_price in rates.flat:
             n = getattr(usage, field)
             if n:
-                parts[component] += unit_price * n
+                amount = unit_price * n
+                parts[index] += amount
+                total += amount
         if rates.tiered:
             total_input = usage.total_input
-            for component, field, tiers, per in rates.tiered:
+            for index, field, tiers, per in rates.tiered:
                 n = getattr(usage, field)
                 if n:
-                    parts[component] += gp.calc_unit_price(tiers, n, total_input, per)
-        unpriced = [(field, component) for field, component in rates.missing if getattr(usage, field)]
+                    amount = gp.calc_unit_price(tiers, n, total_input, per)
+                    parts[index] += amount
+                    total += amount
+        unpriced = [(f, c) for f, c in rates.missing if getattr(usage, f)] if rates.missing else None
         if not unpriced:
-            return Cost("priced", sum(parts.values(), _ZERO), **cast(dict[str, Any], parts),
-                        price_version=rates.price_version, priced_as=rates.priced_as)
-        lacking = {component for _, component in unpriced}
-        return Cost(
+            return _new_cost("priced", total, *parts, "USD", rates.price_version, rates.priced_as)
+        lacking = {_INDEX[component] for _, component in unpriced}
+        shown: list[Decimal | None] = [None if i in lacking else v for i, v in enumerate(parts)]
+        return _new_cost(
             "partial",
-            sum((v for c, v in parts.items() if c not in lacking), _ZERO),
-            **cast(dict[str, Any], {c: (None if c in lacking else v) for c, v in parts.items()}),
-            price_version=rates.price_version,
-            priced_as=rates.priced_as,
-            reason=f"no price for {', '.join(f'{f} ({getattr(usage, f)})' for f, _ in unpriced)} on {rates.priced_as}",
+            sum((v for v in shown if v is not None), _ZERO),
+            *shown,
+            "USD",
+            rates.price_version,
+            rates.priced_as,
+            f"no price for {', '.join(f'{f} ({getattr(usage, f)})' for f, _ in unpriced)} on {rates.priced_as}",
         )
 
     # -- listing --------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from .store import SQLStore
 
 try:
     import psycopg
-    from psycopg.types.json import Jsonb
+    import psycopg.errors
 except ImportError:  # pragma: no cover - exercised only without the extra
     psycopg = None  # type: ignore[assignment]
 
@@ -28,7 +29,7 @@ class PostgresDialect:
     param = "%s"
 
     def money_in(self, value: Decimal | None) -> Decimal | None:
-        return None if value is None else value.quantize(Decimal("1e-12"))
+        return value  # NUMERIC(30, 12) keeps 12 decimal places: exact for every catalog price
 
     def money_out(self, value: Any) -> Decimal | None:
         return None if value is None else Decimal(value)
@@ -40,8 +41,8 @@ class PostgresDialect:
         moment: datetime = value  # psycopg returns TIMESTAMPTZ as an aware datetime
         return moment.astimezone(UTC)
 
-    def json_in(self, value: dict[str, str]) -> Any:
-        return Jsonb(value)
+    def json_in(self, value: dict[str, str]) -> str:
+        return json.dumps(value, separators=(",", ":")) if value else "{}"  # COPY parses JSON text
 
     def json_out(self, value: Any) -> dict[str, str]:
         return dict(value or {})
@@ -117,6 +118,13 @@ class PostgresStore(SQLStore):
     def _insert(self, conn: Any, rows: list[tuple[Any, ...]]) -> int:
         columns = ", ".join(COLUMNS)
         cur = conn.cursor()
+        try:  # the common case, no id seen before: COPY straight in, inside a savepoint
+            with conn.transaction(), cur.copy(f"COPY usage_events ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return len(rows)
+        except psycopg.errors.UniqueViolation:
+            pass  # some ids are stored already (a replay, a re-import): skip them one by one below
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE usage_events INCLUDING DEFAULTS) "
             "ON COMMIT DELETE ROWS"

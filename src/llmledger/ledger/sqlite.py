@@ -16,7 +16,7 @@ from ..errors import StoreUnavailable
 from .schema import COLUMNS
 from .store import SQLStore
 
-_PICO = Decimal("1e-12")
+_TERA = Decimal(10**12)
 _SPLIT = 1_000_000  # money sums are split in two so 64-bit integers never overflow
 
 
@@ -27,20 +27,23 @@ class SQLiteDialect:
     param = "?"
 
     def money_in(self, value: Decimal | None) -> int | None:
-        return None if value is None else int(value.scaleb(12).to_integral_value())
+        if value is None:
+            return None
+        return int((value * _TERA).to_integral_value()) if value else 0
 
     def money_out(self, value: Any) -> Decimal | None:
         return None if value is None else Decimal(value).scaleb(-12)
 
     def ts_in(self, value: datetime) -> str:
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if value.tzinfo is not UTC:
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.isoformat(timespec="microseconds")[:26] + "Z"  # 2026-11-01T12:00:00.000000Z
 
     def ts_out(self, value: Any) -> datetime:
         return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
     def json_in(self, value: dict[str, str]) -> str:
-        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+        return json.dumps(value, separators=(",", ":"), sort_keys=True) if value else "{}"
 
     def json_out(self, value: Any) -> dict[str, str]:
         return json.loads(value) if value else {}

@@ -14,7 +14,16 @@ from ..errors import StoreUnavailable
 from ..events import UsageEvent
 from ..pricing import Cost
 from . import query as q
-from .schema import COLUMNS, COST_UPDATE_COLUMNS, MIGRATIONS, MIGRATIONS_TABLE, Dialect, cost_values, from_row
+from .schema import (
+    COLUMNS,
+    COST_UPDATE_COLUMNS,
+    MIGRATIONS,
+    MIGRATIONS_TABLE,
+    Dialect,
+    cost_values,
+    from_row,
+    to_row,
+)
 
 
 class SQLStore:
@@ -79,16 +88,12 @@ class SQLStore:
         """Insert events in one transaction; an id already stored is skipped. Returns how many were new."""
         if not events:
             return 0
-        rows = [self._to_row(e) for e in events]
+        dialect = self.dialect
+        rows = [to_row(e, dialect) for e in events]
         with self._unavailable("write to"), self._lock:
             conn = self._write_connection()
             with self._transaction(conn):
                 return self._insert(conn, rows)
-
-    def _to_row(self, event: UsageEvent) -> tuple[Any, ...]:
-        from .schema import to_row
-
-        return to_row(event, self.dialect)
 
     def report(self, query: q.ReportQuery) -> list[dict[str, Any]]:
         sql, params, money_parts = q.build_report(query, self.dialect)
