@@ -9,7 +9,7 @@ import pytest
 
 from llmledger.errors import ConfigError, StoreUnavailable
 from llmledger.ledger import Ledger, ReportQuery, open_store, parse_where
-from llmledger.ledger.schema import MIGRATIONS
+from llmledger.ledger.migrations import MIGRATIONS
 from llmledger.pricing import Cost
 from llmledger.usage import Usage
 
@@ -107,15 +107,17 @@ def test_empty_ledger_reports_nothing(ledger):
     assert ledger.report(ReportQuery(by=("feature",))) == []
 
 
-def test_report_money_sums_do_not_overflow(ledger):
-    # 10,000 events of $100,000 each: 1e9 USD = 1e21 pico-dollars, far past a 64-bit integer.
-    big = Cost(status="priced", total=Decimal("100000.000000000001"), input=Decimal("100000.000000000001"))
+@pytest.mark.parametrize("use_rollup", [True, False])
+def test_report_money_sums_do_not_overflow(ledger, use_rollup):
+    # 100 days × 100 events × $50,000: $500M = 5e20 pico-dollars, far past a 64-bit integer sum.
+    big = Cost(status="priced", total=Decimal("50000.000000000001"), input=Decimal("50000.000000000001"))
     from llmledger.events import UsageEvent
 
-    events = [UsageEvent(provider="openai", model="x", usage=Usage(input=1), cost=big, ts=T0) for _ in range(10_000)]
+    events = [UsageEvent(provider="openai", model="x", usage=Usage(input=1), cost=big, ts=T0 + timedelta(days=d))
+              for d in range(100) for _ in range(100)]
     ledger.write(events)
-    (row,) = ledger.report(ReportQuery())
-    assert row["cost"] == Decimal("1000000000.00000001")
+    (row,) = ledger.store.report(ReportQuery(), use_rollup=use_rollup)
+    assert row["cost"] == Decimal("500000000.00000001") and row["input_cost"] == row["cost"]
 
 
 def test_recompute_applies_new_prices(ledger, prices):

@@ -44,7 +44,7 @@ class Ledger:
 
     def __init__(self, store: SQLStore, *, spool_dir: str | Path | None = None, **writer_options: Any) -> None:
         self.store = store
-        self.writer = BatchWriter(store, spool_dir=spool_dir, **writer_options)
+        self.writer = BatchWriter(store, spool_dir=spool_dir, idle=store.refresh_rollup, **writer_options)
 
     @classmethod
     def open(cls, url: str = DEFAULT_DB, *, migrate: bool = True, **options: Any) -> Ledger:
@@ -86,7 +86,7 @@ class Ledger:
             if event.reported_cost is not None and cost.status == "unpriced":
                 continue  # the imported cost stays until the catalog can price the model
             if cost != event.cost:
-                pending.append((event.id, cost))
+                pending.append((event, cost))
                 if len(pending) >= batch:
                     changed += self.store.update_costs(pending)
                     pending.clear()

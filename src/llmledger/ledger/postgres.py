@@ -13,6 +13,8 @@ from ..errors import ConfigError, StoreUnavailable
 from .schema import COLUMNS
 from .store import SQLStore
 
+_COLUMNS = ", ".join(COLUMNS)
+
 try:
     import psycopg
     import psycopg.errors
@@ -58,8 +60,8 @@ class PostgresDialect:
     def tag(self) -> str:
         return "(tags ->> %s)"
 
-    def money_sums(self, expression: str) -> list[str]:
-        return [f"SUM({expression})"]
+    def money_sums(self, column: str, *, safe: bool) -> list[str]:
+        return [f"SUM({column})"]  # NUMERIC sums never overflow
 
     def money_total(self, values: Sequence[Any]) -> Decimal:
         return Decimal(values[0] or 0)
@@ -116,26 +118,21 @@ class PostgresStore(SQLStore):
         return conn
 
     def _insert(self, conn: Any, rows: list[tuple[Any, ...]]) -> int:
-        columns = ", ".join(COLUMNS)
         cur = conn.cursor()
         try:  # the common case, no id seen before: COPY straight in, inside a savepoint
-            with conn.transaction(), cur.copy(f"COPY usage_events ({columns}) FROM STDIN") as copy:
+            with conn.transaction(), cur.copy(f"COPY usage_events ({_COLUMNS}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             return len(rows)
-        except psycopg.errors.UniqueViolation:
-            pass  # some ids are stored already (a replay, a re-import): skip them one by one below
-        cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE usage_events INCLUDING DEFAULTS) "
-            "ON COMMIT DELETE ROWS"
-        )
-        with cur.copy(f"COPY incoming_events ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cur.execute(
-            f"INSERT INTO usage_events ({columns}) SELECT {columns} FROM incoming_events ON CONFLICT (id) DO NOTHING"
-        )
-        return int(cur.rowcount)
+        except psycopg.errors.UniqueViolation:  # some ids are stored already (a replay, a re-import): skip those
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE usage_events INCLUDING DEFAULTS) "
+                        "ON COMMIT DELETE ROWS")
+            with cur.copy(f"COPY incoming_events ({_COLUMNS}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(f"INSERT INTO usage_events ({_COLUMNS}) SELECT {_COLUMNS} FROM incoming_events "
+                        "ON CONFLICT (id) DO NOTHING")
+            return int(cur.rowcount)
 
     def close(self) -> None:
         for conn in self._all:

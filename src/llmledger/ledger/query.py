@@ -12,8 +12,10 @@ from typing import Any
 from ..errors import ConfigError
 from .schema import TAG_COLUMNS, Dialect
 
-__all__ = ["ReportQuery", "Filter", "parse_where", "build_report", "TIME_UNITS", "METRICS"]
+__all__ = ["ReportQuery", "Filter", "parse_where", "build_report", "shape_rows", "merge_rows", "TIME_UNITS",
+           "METRICS", "Source", "EVENTS", "DAILY"]
 
+Row = dict[str, Any]
 TIME_UNITS = ("hour", "day", "week", "month")
 _COLUMNS = {
     "provider": "provider", "model": "model", "status": "status", "cost_status": "cost_status", "source": "source",
@@ -24,24 +26,30 @@ _ALIASES = {"user_id": "user", "session_id": "session", "key_id": "key", "tenant
             "env": "environment", "trace_id": "trace"}
 _TAG_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
-_INPUT_TOKENS = "input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + audio_in_tokens"
-_OUTPUT_TOKENS = "output_tokens + reasoning_tokens + audio_out_tokens"
-_INPUT_COST = "COALESCE(cost_input, 0) + COALESCE(cost_cache_read, 0) + COALESCE(cost_cache_write, 0) " \
-              "+ COALESCE(cost_audio_in, 0)"
-_OUTPUT_COST = "COALESCE(cost_output, 0) + COALESCE(cost_reasoning, 0) + COALESCE(cost_audio_out, 0)"
+# Summed column by column (SUM skips NULL): each column is read once, the cheapest form for SQLite's scan.
+_TOKEN_SUMS = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
+               "audio_in_tokens", "output_tokens", "reasoning_tokens", "audio_out_tokens")
+_MONEY_SUMS = ("cost_total", "cost_input", "cost_cache_read", "cost_cache_write", "cost_audio_in", "cost_output",
+               "cost_reasoning", "cost_audio_out")
+METRICS: tuple[str, ...] = (
+    "requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
+    "unpriced", "errors", "cost", "input_cost", "output_cost", "cached_share",
+)
 
-_TOKEN_METRICS = {
-    "requests": "COUNT(*)",
-    "input_tokens": f"SUM({_INPUT_TOKENS})",
-    "cache_read_tokens": "SUM(cache_read_tokens)",
-    "cache_write_tokens": "SUM(cache_write_5m_tokens + cache_write_1h_tokens)",
-    "output_tokens": f"SUM({_OUTPUT_TOKENS})",
-    "reasoning_tokens": "SUM(reasoning_tokens)",
-    "unpriced": "SUM(CASE WHEN cost_status = 'unpriced' THEN 1 ELSE 0 END)",
-    "errors": "SUM(CASE WHEN status = 'ok' THEN 0 ELSE 1 END)",
-}
-_MONEY_METRICS = {"cost": "COALESCE(cost_total, 0)", "input_cost": _INPUT_COST, "output_cost": _OUTPUT_COST}
-METRICS: tuple[str, ...] = (*_TOKEN_METRICS, *_MONEY_METRICS, "cached_share")
+
+@dataclass(frozen=True)
+class Source:
+    """Where a report reads: the events themselves, or the daily rollup (one row per day and key, with counts)."""
+
+    table: str
+    requests: str  # how many calls a row stands for
+    rollup: bool
+
+
+EVENTS = Source("usage_events", "1", rollup=False)
+DAILY = Source("usage_daily", "calls", rollup=True)
+# The rollup exists on SQLite only; its days are 'YYYY-MM-DD' text.
+_DAILY_BUCKETS = {"day": "day", "week": "date(day, '-6 days', 'weekday 1')", "month": "substr(day, 1, 7)"}
 
 
 @dataclass(frozen=True)
@@ -81,44 +89,46 @@ def normalize_dimension(name: str) -> str:
     return name
 
 
-def _expression(name: str, d: Dialect, params: list[Any]) -> str:
+def _expression(name: str, d: Dialect, params: list[Any], source: Source) -> str:
     if name in TIME_UNITS:
-        return d.bucket(name)
+        return _DAILY_BUCKETS[name] if source.rollup else d.bucket(name)
     if name in _COLUMNS:
-        return _COLUMNS[name]
+        # The rollup keeps a missing key as '' (so it can be part of the primary key): read it back as NULL.
+        return f"NULLIF({_COLUMNS[name]}, '')" if source.rollup else _COLUMNS[name]
     params.append(name)
     return d.tag()
 
 
-def build_report(query: ReportQuery, d: Dialect) -> tuple[str, list[Any], list[str]]:
-    """SQL and parameters for the report; the third item names the money columns' sum expressions per metric."""
+def build_report(
+    query: ReportQuery, d: Dialect, source: Source = EVENTS, *, safe_sums: bool = False
+) -> tuple[str, list[Any]]:
+    """SQL and parameters for the report over `source`. `safe_sums` splits money sums that could overflow."""
     by = [normalize_dimension(name) for name in query.by]
     params: list[Any] = []
-    selects = [f"{_expression(name, d, params)} AS d{i}" for i, name in enumerate(by)]
-    selects += [f"{sql} AS {name}" for name, sql in _TOKEN_METRICS.items()]
-    money_parts: list[str] = []
-    for name, sql in _MONEY_METRICS.items():
-        for j, part in enumerate(d.money_sums(sql)):
-            selects.append(f"{part} AS {name}_{j}")
-            money_parts.append(name)
-    where, where_params = _where(query, d)
-    sql = f"SELECT {', '.join(selects)} FROM usage_events{where}"
+    selects = [f"{_expression(name, d, params, source)} AS d{i}" for i, name in enumerate(by)]
+    weight = source.requests
+    selects.append(f"SUM({weight})")
+    selects += [f"SUM({column})" for column in _TOKEN_SUMS]
+    selects.append(f"SUM(CASE WHEN cost_status = 'unpriced' THEN {weight} ELSE 0 END)")
+    selects.append(f"SUM(CASE WHEN status = 'ok' THEN 0 ELSE {weight} END)")
+    for column in _MONEY_SUMS:
+        selects += d.money_sums(column, safe=safe_sums)
+    where, where_params = _where(query, d, source)
+    sql = f"SELECT {', '.join(selects)} FROM {source.table}{where}"
     if by:
         sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(by)))
-    return sql, params + where_params, money_parts
+    return sql, params + where_params
 
 
-def _where(query: ReportQuery, d: Dialect) -> tuple[str, list[Any]]:
+def _where(query: ReportQuery, d: Dialect, source: Source = EVENTS) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
-    if query.since is not None:
-        clauses.append(f"ts >= {d.param}")
-        params.append(d.ts_in(query.since))
-    if query.until is not None:
-        clauses.append(f"ts < {d.param}")
-        params.append(d.ts_in(query.until))
+    for bound, op in ((query.since, ">="), (query.until, "<")):
+        if bound is not None:
+            clauses.append(f"{'day' if source.rollup else 'ts'} {op} {d.param}")
+            params.append(d.ts_in(bound)[:10] if source.rollup else d.ts_in(bound))
     for f in query.where:
-        expression = _expression(f.dimension, d, params)
+        expression = _expression(f.dimension, d, params, source)
         if f.negate:
             clauses.append(f"({expression} IS NULL OR {expression} <> {d.param})")
             if f.dimension not in _COLUMNS and f.dimension not in TIME_UNITS:
@@ -134,26 +144,56 @@ def where_sql(query: ReportQuery, d: Dialect) -> tuple[str, list[Any]]:
     return _where(query, d)
 
 
-def shape_rows(
-    rows: Sequence[Sequence[Any]], query: ReportQuery, money_parts: list[str], d: Dialect
-) -> list[dict[str, Any]]:
+def shape_rows(rows: Sequence[Sequence[Any]], query: ReportQuery, d: Dialect, *, safe_sums: bool) -> list[Row]:
+    """Turn raw sums into report rows (dimension values, then METRICS)."""
     by = [normalize_dimension(name) for name in query.by]
-    out = []
-    for row in rows:
-        values = list(row)
-        record: dict[str, Any] = {name: values[i] for i, name in enumerate(by)}
-        offset = len(by)
-        for i, name in enumerate(_TOKEN_METRICS):
-            record[name] = int(values[offset + i] or 0)
-        offset += len(_TOKEN_METRICS)
-        for name in _MONEY_METRICS:
-            parts = [values[offset + i] for i, part in enumerate(money_parts) if part == name]
-            record[name] = d.money_total(parts)
-        total_in = record["input_tokens"]
-        record["cached_share"] = (
-            (Decimal(record["cache_read_tokens"]) / total_in).quantize(Decimal("0.0001")) if total_in else Decimal(0)
+    width = 2 if safe_sums else 1
+    out: list[Row] = []
+    for raw in rows:
+        dims = tuple(raw[: len(by)])
+        counts = [int(v or 0) for v in raw[len(by): len(by) + 11]]
+        money_raw = raw[len(by) + 11:]
+        money = [d.money_total(money_raw[i * width: (i + 1) * width]) for i in range(len(_MONEY_SUMS))]
+        requests, inp, cache_read, write_5m, write_1h, audio_in, output, reasoning, audio_out, unpriced, errors = counts
+        total, c_input, c_read, c_write, c_audio_in, c_output, c_reasoning, c_audio_out = money
+        record: Row = dict(zip(by, dims, strict=True))
+        record.update(
+            requests=requests,
+            input_tokens=inp + cache_read + write_5m + write_1h + audio_in,
+            cache_read_tokens=cache_read,
+            cache_write_tokens=write_5m + write_1h,
+            output_tokens=output + reasoning + audio_out,
+            reasoning_tokens=reasoning,
+            unpriced=unpriced,
+            errors=errors,
+            cost=total,
+            input_cost=c_input + c_read + c_write + c_audio_in,
+            output_cost=c_output + c_reasoning + c_audio_out,
         )
         out.append(record)
+    return out
+
+
+def merge_rows(parts: Sequence[list[Row]], query: ReportQuery) -> list[Row]:
+    """Add up rows with the same dimension values (a report read from the rollup and from the events), then sort."""
+    by = [normalize_dimension(name) for name in query.by]
+    merged: dict[tuple[Any, ...], Row] = {}
+    for rows in parts:
+        for row in rows:
+            key = tuple(row[name] for name in by)
+            if key not in merged:
+                merged[key] = dict(row)
+            else:
+                target = merged[key]
+                for metric in METRICS[:-1]:
+                    target[metric] += row[metric]
+    out = [row for row in merged.values() if row["requests"]]
+    for row in out:
+        total_in = row["input_tokens"]
+        row["cached_share"] = (
+            (Decimal(row["cache_read_tokens"]) / total_in).quantize(Decimal("0.0001")) if total_in else Decimal(0)
+        )
     time_dims = [name for name in by if name in TIME_UNITS]
     out.sort(key=lambda r: (*(r[t] or "" for t in time_dims), -r["cost"]))
     return out
+

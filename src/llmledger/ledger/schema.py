@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from operator import attrgetter
@@ -48,7 +47,7 @@ class Dialect(Protocol):
     def json_out(self, value: Any) -> dict[str, str]: ...
     def bucket(self, unit: str) -> str: ...
     def tag(self) -> str: ...
-    def money_sums(self, expression: str) -> list[str]: ...
+    def money_sums(self, column: str, *, safe: bool) -> list[str]: ...
     def money_total(self, values: Sequence[Any]) -> Decimal: ...
 
 
@@ -111,65 +110,6 @@ def cost_values(cost: Cost, d: Dialect) -> tuple[Any, ...]:
 COST_UPDATE_COLUMNS: tuple[str, ...] = (
     *COST_COLUMNS, "cost_total", "currency", "cost_status", "cost_reason", "price_version", "priced_as",
 )
-
-
-@dataclass(frozen=True)
-class Migration:
-    name: str
-    sqlite: str
-    postgres: str
-
-
-def _create_events(money: str, ts: str, json: str, boolean: str) -> str:
-    tokens = ",\n".join(f"    {c} BIGINT NOT NULL DEFAULT 0" for c in TOKEN_COLUMNS)
-    costs = ",\n".join(f"    {c} {money}" for c in COST_COLUMNS)
-    tags = ",\n".join(f"    {c} TEXT" for c in TAG_COLUMNS.values())
-    return f"""
-CREATE TABLE usage_events (
-    id TEXT PRIMARY KEY,
-    ts {ts} NOT NULL,
-    recorded_at {ts} NOT NULL,
-    provider TEXT NOT NULL,
-    model TEXT NOT NULL,
-{tokens},
-{costs},
-    cost_total {money},
-    reported_cost {money},
-    currency TEXT NOT NULL DEFAULT 'USD',
-    cost_status TEXT NOT NULL,
-    cost_reason TEXT,
-    price_version TEXT,
-    priced_as TEXT,
-{tags},
-    tags {json} NOT NULL,
-    session_id TEXT,
-    trace_id TEXT,
-    parent_id TEXT,
-    latency_ms BIGINT,
-    status TEXT NOT NULL DEFAULT 'ok',
-    source TEXT NOT NULL,
-    key_id TEXT,
-    request_id TEXT,
-    service_tier TEXT,
-    batch {boolean} NOT NULL DEFAULT FALSE,
-    estimated {boolean} NOT NULL DEFAULT FALSE
-);
-CREATE INDEX usage_events_ts ON usage_events (ts);
-CREATE INDEX usage_events_session ON usage_events (session_id) WHERE session_id IS NOT NULL;
-"""
-
-
-# Append only: never edit a migration that has shipped; add a new one.
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        "0001_usage_events",
-        # SQLite money is INTEGER pico-dollars (exact, summable); PostgreSQL's is NUMERIC.
-        sqlite=_create_events("INTEGER", "TEXT", "TEXT", "INTEGER"),
-        postgres=_create_events("NUMERIC(30, 12)", "TIMESTAMPTZ", "JSONB", "BOOLEAN"),
-    ),
-)
-
-MIGRATIONS_TABLE = "llmledger_migrations"
 
 
 def utc(value: datetime) -> datetime:

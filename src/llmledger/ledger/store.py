@@ -8,22 +8,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC
 from typing import Any
 
 from ..errors import StoreUnavailable
 from ..events import UsageEvent
 from ..pricing import Cost
 from . import query as q
-from .schema import (
-    COLUMNS,
-    COST_UPDATE_COLUMNS,
-    MIGRATIONS,
-    MIGRATIONS_TABLE,
-    Dialect,
-    cost_values,
-    from_row,
-    to_row,
-)
+from . import rollup
+from .migrations import MIGRATIONS, MIGRATIONS_TABLE
+from .schema import COLUMNS, COST_UPDATE_COLUMNS, Dialect, cost_values, from_row, to_row
 
 
 class SQLStore:
@@ -42,7 +36,17 @@ class SQLStore:
         raise NotImplementedError
 
     def _insert(self, conn: Any, rows: list[tuple[Any, ...]]) -> int:
+        """Insert the rows whose id is new; return how many there were."""
         raise NotImplementedError
+
+    # -- a store with a rollup (SQLite) overrides these ---------------------------------------------------------------
+    has_rollup = False
+
+    def refresh_rollup(self) -> None:
+        """Fold events stored since the last refresh into the rollup."""
+
+    def _rebuild_rollup_days(self, conn: Any, days: set[str]) -> None:
+        """Recompute the rollup of these UTC days ('YYYY-MM-DD') from their events."""
 
     def close(self) -> None:
         raise NotImplementedError
@@ -95,15 +99,25 @@ class SQLStore:
             with self._transaction(conn):
                 return self._insert(conn, rows)
 
-    def report(self, query: q.ReportQuery) -> list[dict[str, Any]]:
-        sql, params, money_parts = q.build_report(query, self.dialect)
+    def report(self, query: q.ReportQuery, *, use_rollup: bool = True) -> list[q.Row]:
+        parts = rollup.plan(query) if use_rollup and self.has_rollup else [(q.EVENTS, query)]
+        if any(source.rollup for source, _ in parts):
+            self.refresh_rollup()
+        return q.merge_rows([self._report_part(source, part) for source, part in parts], query)
+
+    def _report_part(self, source: q.Source, query: q.ReportQuery) -> list[q.Row]:
         with self._unavailable("read"):
             cur = self._read_connection().cursor()
-            cur.execute(sql, params)
-            rows = cur.fetchall()
-        if not query.by and rows and rows[0][0] == 0:
-            rows = []
-        return q.shape_rows(rows, query, money_parts, self.dialect)
+            for safe in (False, True):
+                sql, params = q.build_report(query, self.dialect, source, safe_sums=safe)
+                try:
+                    cur.execute(sql, params)
+                    rows = cur.fetchall()
+                    break
+                except self.errors as exc:
+                    if safe or "overflow" not in str(exc):  # SQLite's 64-bit sums: retry them split in two
+                        raise
+        return q.shape_rows(rows, query, self.dialect, safe_sums=safe)
 
     def events(self, query: q.ReportQuery | None = None, *, batch: int = 5000) -> Iterator[UsageEvent]:
         """Stored events matching the query's time range and filters, oldest first."""
@@ -122,15 +136,18 @@ class SQLStore:
             cur.execute("SELECT COUNT(*) FROM usage_events")
             return int(cur.fetchone()[0])
 
-    def update_costs(self, changes: Sequence[tuple[str, Cost]]) -> int:
-        """Store new costs for existing events (after a price change)."""
+    def update_costs(self, changes: Sequence[tuple[UsageEvent, Cost]]) -> int:
+        """Store new costs for stored events (after a price change), and rebuild their days in the rollup."""
         if not changes:
             return 0
-        p = self.dialect.param
+        d, p = self.dialect, self.dialect.param
         assignments = ", ".join(f"{c} = {p}" for c in COST_UPDATE_COLUMNS)
-        sql = f"UPDATE usage_events SET {assignments} WHERE id = {p}"
+        days = {event.ts.astimezone(UTC).date().isoformat() for event, _ in changes}
         with self._unavailable("write to"), self._lock:
             conn = self._write_connection()
             with self._transaction(conn):
-                conn.cursor().executemany(sql, [(*cost_values(cost, self.dialect), id_) for id_, cost in changes])
+                cur = conn.cursor()
+                cur.executemany(f"UPDATE usage_events SET {assignments} WHERE id = {p}",
+                                [(*cost_values(cost, d), event.id) for event, cost in changes])
+                self._rebuild_rollup_days(conn, days)
         return len(changes)

@@ -12,6 +12,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -53,8 +54,11 @@ class BatchWriter:
         batch_size: int = 2000,
         flush_interval: float = 0.2,
         retry_interval: float = 2.0,
+        idle: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
+        self.idle = idle  # upkeep to run when the queue is quiet after writes (folding the rollup)
+        self._dirty = False
         self.spool_dir = Path(spool_dir) if spool_dir else None
         self.batch_size = batch_size
         self.flush_interval = flush_interval
@@ -109,6 +113,7 @@ class BatchWriter:
                 item = self._queue.get(timeout=self.flush_interval)
             except queue.Empty:
                 self._replay()
+                self._upkeep()
                 continue
             while True:
                 if item is _STOP:
@@ -143,6 +148,17 @@ class BatchWriter:
             return
         self.stats.written += inserted
         self.stats.duplicates += len(batch) - inserted
+        self._dirty = self._dirty or inserted > 0
+
+    def _upkeep(self) -> None:
+        if not (self._dirty and self.idle):
+            return
+        self._dirty = False
+        try:
+            self.idle()
+        except Exception as exc:  # noqa: BLE001 - upkeep may fail with the store; writing goes on
+            self.stats.last_error = str(exc)
+            log.warning("ledger upkeep failed: %s", exc)
 
     def _spool(self, batch: list[UsageEvent], exc: Exception) -> None:
         if self.spool_dir is None:

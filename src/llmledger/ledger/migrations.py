@@ -1,0 +1,78 @@
+"""Named, append-only schema migrations; the names of applied ones are recorded in `llmledger_migrations`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import rollup
+from .schema import COST_COLUMNS, TAG_COLUMNS, TOKEN_COLUMNS
+
+MIGRATIONS_TABLE = "llmledger_migrations"
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    sqlite: str
+    postgres: str
+
+
+def _create_events(money: str, ts: str, json: str, boolean: str) -> str:
+    tokens = ",\n".join(f"    {c} BIGINT NOT NULL DEFAULT 0" for c in TOKEN_COLUMNS)
+    costs = ",\n".join(f"    {c} {money}" for c in COST_COLUMNS)
+    tags = ",\n".join(f"    {c} TEXT" for c in TAG_COLUMNS.values())
+    return f"""
+CREATE TABLE usage_events (
+    id TEXT PRIMARY KEY,
+    ts {ts} NOT NULL,
+    recorded_at {ts} NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+{tokens},
+{costs},
+    cost_total {money},
+    reported_cost {money},
+    currency TEXT NOT NULL DEFAULT 'USD',
+    cost_status TEXT NOT NULL,
+    cost_reason TEXT,
+    price_version TEXT,
+    priced_as TEXT,
+{tags},
+    tags {json} NOT NULL,
+    session_id TEXT,
+    trace_id TEXT,
+    parent_id TEXT,
+    latency_ms BIGINT,
+    status TEXT NOT NULL DEFAULT 'ok',
+    source TEXT NOT NULL,
+    key_id TEXT,
+    request_id TEXT,
+    service_tier TEXT,
+    batch {boolean} NOT NULL DEFAULT FALSE,
+    estimated {boolean} NOT NULL DEFAULT FALSE
+);
+CREATE INDEX usage_events_ts ON usage_events (ts);
+CREATE INDEX usage_events_session ON usage_events (session_id) WHERE session_id IS NOT NULL;
+"""
+
+
+# SQLite money is INTEGER pico-dollars (exact, summable); PostgreSQL's is NUMERIC.
+_MONEY = {"sqlite": "INTEGER", "postgres": "NUMERIC(30, 12)"}
+
+# Append only: never edit a migration that has shipped; add a new one.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "0001_usage_events",
+        sqlite=_create_events(_MONEY["sqlite"], "TEXT", "TEXT", "INTEGER"),
+        postgres=_create_events(_MONEY["postgres"], "TIMESTAMPTZ", "JSONB", "BOOLEAN"),
+    ),
+    Migration(
+        "0002_usage_daily",
+        # SQLite's daily rollup; it fills itself from the stored events on first use. (PostgreSQL aggregates fast
+        # enough without one for now.)
+        sqlite=rollup.create_sql(),
+        postgres="",
+    ),
+)
+
+

@@ -1,0 +1,167 @@
+"""The daily rollup must always answer exactly what the events answer."""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from llmledger.ledger import Ledger, ReportQuery, parse_where
+from llmledger.ledger.query import DAILY, EVENTS
+from llmledger.ledger.rollup import plan
+from llmledger.pricing import PriceBook
+from llmledger.usage import Usage
+
+from .helpers import T0, make_event
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    """The rollup is SQLite's: these tests run on SQLite only."""
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}", spool_dir=tmp_path / "spool",
+                     flush_interval=0.02) as opened:
+        yield opened
+
+
+@pytest.fixture
+def ledger_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+MODELS = [("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-5"), ("openai", "unknown-model-x")]
+
+
+def random_events(prices: PriceBook, n: int, seed: int):
+    rng = random.Random(seed)
+    events = []
+    for _ in range(n):
+        provider, model = rng.choice(MODELS)
+        tags = {k: rng.choice(["a", "b"]) for k in ("feature", "tenant", "user", "q") if rng.random() < 0.7}
+        usage = Usage(input=rng.randint(0, 5000), cache_read=rng.randint(0, 2000), output=rng.randint(0, 800),
+                      reasoning=rng.randint(0, 300), cache_write_1h=rng.choice([0, 0, 100]))
+        events.append(make_event(prices, provider=provider, model=model, usage=usage, tags=tags,
+                                 at=T0 + timedelta(minutes=rng.randint(0, 60 * 24 * 10)),
+                                 status=rng.choice(["ok", "ok", "error"]), session_id=rng.choice([None, "s1"])))
+    return events
+
+
+QUERIES = [
+    ReportQuery(),
+    ReportQuery(by=("feature", "day")),
+    ReportQuery(by=("model", "week"), where=parse_where(["tenant=a"])),
+    ReportQuery(by=("user",), since=T0 + timedelta(hours=30), until=T0 + timedelta(days=6, hours=5)),
+    ReportQuery(by=("month", "cost_status"), since=T0 + timedelta(days=2)),
+    ReportQuery(by=("status",), where=parse_where(["feature!=a"]), until=T0 + timedelta(days=3, minutes=7)),
+    ReportQuery(by=("q",)),  # a JSON tag: the rollup cannot answer, the events do
+    ReportQuery(by=("hour",), since=T0 + timedelta(days=1), until=T0 + timedelta(days=1, hours=6)),
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_rollup_answers_exactly_what_the_events_answer(ledger, prices, query):
+    events = random_events(prices, 400, seed=3)
+    for i in range(0, len(events), 97):
+        ledger.write(events[i:i + 97])
+    ledger.write(events[:150])  # duplicates must not count twice in the rollup
+    assert ledger.store.report(query) == ledger.store.report(query, use_rollup=False)
+    assert ledger.store.report(query)
+
+
+def test_rollup_follows_recompute(ledger, prices):
+    from llmledger.pricing import PriceOverride
+
+    events = random_events(prices, 200, seed=5)
+    ledger.write(events)
+    book = PriceBook([PriceOverride.from_mapping({"provider": "openai", "model": "unknown-*", "input_mtok": 1,
+                                                   "output_mtok": 2})])
+    ledger.recompute(book, ReportQuery(since=T0 - timedelta(days=1)))
+    query = ReportQuery(by=("model", "day"))
+    assert ledger.store.report(query) == ledger.store.report(query, use_rollup=False)
+    assert all(row["unpriced"] == 0 for row in ledger.report(query))
+
+
+def test_rollup_follows_spool_replay(ledger_url, prices, tmp_path):
+    events = random_events(prices, 50, seed=9)
+    with Ledger.open(ledger_url, spool_dir=tmp_path / "spool", flush_interval=0.01) as ledger:
+        ledger.write(events[:20])
+        ledger.writer._spool(events, RuntimeError("simulated"))
+        assert ledger.flush(timeout=10)
+        query = ReportQuery(by=("feature", "day"))
+        assert ledger.store.report(query) == ledger.store.report(query, use_rollup=False)
+        assert sum(r["requests"] for r in ledger.report(query)) == 50
+
+
+def test_migration_fills_the_rollup_from_existing_events(ledger_url, prices):
+    with Ledger.open(ledger_url) as ledger:
+        ledger.write(random_events(prices, 120, seed=11))
+        conn = ledger.store._write_connection()
+        with ledger.store._transaction(conn):
+            cur = conn.cursor()
+            cur.execute("DROP TABLE usage_daily")
+            cur.execute("DROP TABLE llmledger_rollup_state")
+            cur.execute("DELETE FROM llmledger_migrations WHERE name = '0002_usage_daily'")
+        assert ledger.store.migrate() == ["0002_usage_daily"]
+        query = ReportQuery(by=("tenant", "day"))
+        assert ledger.store.report(query) == ledger.store.report(query, use_rollup=False)
+
+
+def test_plan_reads_whole_days_from_the_rollup_and_edges_from_events():
+    since = datetime(2026, 11, 1, 15, tzinfo=UTC)
+    until = datetime(2026, 11, 5, 9, tzinfo=UTC)
+    parts = plan(ReportQuery(by=("feature", "day"), since=since, until=until))
+    assert [(s, q.since, q.until) for s, q in parts] == [
+        (DAILY, datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 5, tzinfo=UTC)),
+        (EVENTS, since, datetime(2026, 11, 2, tzinfo=UTC)),
+        (EVENTS, datetime(2026, 11, 5, tzinfo=UTC), until),
+    ]
+    assert plan(ReportQuery(by=("day",), since=datetime(2026, 11, 1, tzinfo=UTC)))[0][0] is DAILY
+    assert [s for s, _ in plan(ReportQuery(by=("session",)))] == [EVENTS]
+    assert [s for s, _ in plan(ReportQuery(by=("hour",)))] == [EVENTS]
+    assert [s for s, _ in plan(ReportQuery(since=since, until=since + timedelta(hours=3)))] == [EVENTS]
+
+
+_BOOK = PriceBook()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10_000),
+    by=st.lists(st.sampled_from(["feature", "tenant", "user", "model", "day", "week", "month", "status",
+                                 "cost_status", "provider"]), max_size=3, unique=True),
+    since_h=st.one_of(st.none(), st.integers(0, 240)),
+    span_h=st.one_of(st.none(), st.integers(1, 240)),
+    where=st.lists(st.sampled_from(["tenant=a", "feature!=b", "user=b", "model=gpt-4o-mini"]), max_size=2),
+)
+def test_any_rollup_report_equals_the_events_report(tmp_path_factory, seed, by, since_h, span_h, where):
+    path = tmp_path_factory.mktemp("rollup") / "ledger.db"
+    with Ledger.open(f"sqlite:///{path}") as ledger:
+        ledger.write(random_events(_BOOK, 150, seed))
+        since = T0 + timedelta(hours=since_h, minutes=13) if since_h is not None else None
+        until = (since or T0) + timedelta(hours=span_h) if span_h is not None else None
+        query = ReportQuery(by=tuple(by), since=since, until=until, where=parse_where(where))
+        assert ledger.store.report(query) == ledger.store.report(query, use_rollup=False)
+
+
+def test_the_writer_folds_the_rollup_when_idle(ledger, prices):
+    for event in random_events(prices, 30, seed=2):
+        ledger.record(event)
+    assert ledger.flush(timeout=10)
+    deadline = time.monotonic() + 10
+    conn = ledger.store._read_connection()
+    while conn.execute("SELECT watermark FROM llmledger_rollup_state").fetchone()[0] == 0:
+        assert time.monotonic() < deadline, "the idle writer never folded the rollup"
+        time.sleep(0.02)
+    assert conn.execute("SELECT SUM(calls) FROM usage_daily").fetchone()[0] == 30
+
+
+@pytest.mark.postgres
+def test_postgres_reports_read_the_events(postgres, prices):
+    url = postgres.create_database("rollup_pg")
+    with Ledger.open(url) as ledger:
+        assert not ledger.store.has_rollup
+        ledger.write(random_events(prices, 40, seed=4))
+        assert sum(r["requests"] for r in ledger.report(ReportQuery(by=("feature", "day")))) == 40
