@@ -406,3 +406,18 @@ def test_an_unknown_model_is_answered_from_the_cache_without_growing(prices):
     first = prices.price(Usage(input=1), provider="openai", model="never-heard-of-it", at=AT)
     again = prices.price(Usage(input=2), provider="openai", model="never-heard-of-it", at=AT)
     assert again is first and first.status == "unpriced" and first.total is None
+
+
+def test_prices_follow_the_utc_date_whatever_the_time_zone():
+    from datetime import timedelta, timezone
+
+    book = PriceBook([
+        PriceOverride.from_mapping({"provider": "openai", "model": "tz-model", "input_mtok": 1, "until": "2026-03-01"}),
+        PriceOverride.from_mapping({"provider": "openai", "model": "tz-model", "input_mtok": 2, "from": "2026-03-01"}),
+    ])
+    tokyo = timezone(timedelta(hours=9))
+    # 08:00 on 1 March in Tokyo is still 28 February in UTC: the old price.
+    assert book.price(Usage(input=10**6), provider="openai", model="tz-model",
+                      at=datetime(2026, 3, 1, 8, tzinfo=tokyo)).total == 1
+    assert book.price(Usage(input=10**6), provider="openai", model="tz-model",
+                      at=datetime(2026, 3, 1, 10, tzinfo=tokyo)).total == 2

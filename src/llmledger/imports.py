@@ -25,7 +25,7 @@ from typing import Any
 
 from .errors import ImportFailed, LedgerError, ParseError
 from .events import UsageEvent
-from .pricing import PriceBook
+from .pricing import Cost, PriceBook
 from .providers import canonical_provider
 from .timeparse import parse_timestamp
 from .usage import Usage
@@ -165,8 +165,7 @@ def _event(record: Mapping[str, Any], prices: PriceBook, seen: Counter[str]) -> 
     cost = prices.price(usage, provider=provider, model=model.strip(), at=ts,
                         service_tier=service_tier if isinstance(service_tier, str) else None, batch=batch)
     if cost.status == "unpriced" and given is not None:
-        cost = type(cost)(status="reported", total=given, price_version="reported by the source",
-                          reason=cost.reason)
+        cost = Cost(status="reported", total=given, price_version="reported by the source", reason=cost.reason)
     if provider is None:
         provider = cost.priced_as.split("/", 1)[0] if cost.priced_as else "unknown"
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from genai_prices import data_snapshot
 from genai_prices import types as gp
@@ -57,13 +57,15 @@ _ZERO = Decimal(0)
 _CATALOG = f"genai-prices {package_version('genai-prices')}"
 
 
-@dataclass(frozen=True, slots=True)
-class Cost:
+class Cost(NamedTuple):
     """The cost of one call: one Decimal per component (None when unpriced), the total and where prices came from.
 
     `status` is ``priced``, ``partial`` (some counts had no price; `reason` names them), ``unpriced`` (no price
     at all; `reason` says why), or ``reported`` (the catalog has no price, and the total is the one the source
     reported, e.g. an imported log's own cost).
+
+    Immutable (one instance may be shared, like a cached ``unpriced`` result). A named tuple rather than a frozen
+    dataclass because pricing builds one per call, and a tuple is built several times faster.
     """
 
     status: str
@@ -90,10 +92,8 @@ class Cost:
         return {name: getattr(self, name) for name in COMPONENTS}
 
 
-# Cost's fields are (status, total, *COMPONENTS, currency, price_version, priced_as, reason): pricing builds it
-# positionally, which is several times faster than by keyword for a frozen dataclass.
-assert tuple(f.name for f in fields(Cost)) == ("status", "total", *COMPONENTS, "currency", "price_version",
-                                               "priced_as", "reason")
+# Pricing builds Cost positionally: its fields must stay (status, total, *COMPONENTS, currency, …).
+assert Cost._fields == ("status", "total", *COMPONENTS, "currency", "price_version", "priced_as", "reason")
 _new_cost: Callable[..., Cost] = Cost
 
 
@@ -196,7 +196,7 @@ class PriceBook:
         service_tier: str | None = None, batch: bool = False,
     ) -> tuple[Mapping[str, Decimal | gp.TieredPrices], str, str]:
         """The prices that apply: (price key → price, price version, what the model was priced as)."""
-        at = at or datetime.now(UTC)
+        at = _utc(at) if at else datetime.now(UTC)
         provider = canonical_provider(provider) if provider else None
         override = self._override(provider, model.lower(), at.date())
         if override is not None:
@@ -274,7 +274,11 @@ class PriceBook:
         service_tier: str | None = None, batch: bool = False,
     ) -> Cost:
         """The cost of `usage`; an unknown model gives an ``unpriced`` Cost with the reason, never an exception."""
-        rates = self._rates(provider, model.lower(), at or datetime.now(UTC), service_tier, batch)
+        if at is None:
+            at = datetime.now(UTC)
+        elif at.tzinfo is not UTC:
+            at = _utc(at)
+        rates = self._rates(provider, model.lower(), at, service_tier, batch)
         if isinstance(rates, Cost):
             return rates
         parts = [_ZERO] * len(COMPONENTS)
@@ -320,6 +324,13 @@ class PriceBook:
                 prices = m.get_prices(now)
                 rows.append((p.id, m.id, {k: v for k in PRICE_KEYS if (v := getattr(prices, k, None)) is not None}))
         return rows
+
+
+def _utc(at: datetime) -> datetime:
+    """Prices change by UTC date: every look-up works in UTC (a naive time is taken as UTC)."""
+    if at.tzinfo is UTC:
+        return at
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def describe_price(value: Decimal | gp.TieredPrices) -> str:

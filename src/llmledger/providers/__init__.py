@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ..errors import IncompleteStream, ParseError, UnknownProvider
@@ -17,6 +17,7 @@ from ..usage import Usage
 from .sse import SSEDecoder, SSEEvent
 
 __all__ = [
+    "IncompleteStream",
     "Parsed",
     "ApiFamily",
     "StreamCollector",
@@ -203,8 +204,6 @@ def _sniff_events(events: list[SSEEvent]) -> str:
 
 def _with_model(parsed: Parsed, model: str | None) -> Parsed:
     if model is not None:
-        from dataclasses import replace
-
         return replace(parsed, model=model)
     if parsed.model is None:
         raise ParseError(
@@ -215,5 +214,3 @@ def _with_model(parsed: Parsed, model: str | None) -> Parsed:
 
 # Importing the family modules registers them.
 from . import anthropic, bedrock, cohere, gemini, openai  # noqa: E402, F401
-
-__all__ += ["IncompleteStream"]
