@@ -110,6 +110,7 @@ def test_ids_are_stable_and_identical_records_stay_distinct(tmp_path, prices):
         ({**FASTAPI, "timestamp": "yesterday"}, "timestamp 'yesterday' is not ISO 8601"),
         ({k: v for k, v in FASTAPI.items() if k != "model"}, "missing 'model'"),
         ({**FASTAPI, "estimated_cost_usd": "lots"}, "cost must be a number"),
+        ({**FASTAPI, "estimated_cost_usd": 1e13}, "cost 10000000000000.0 for one call is not plausible"),
         ({**FASTAPI, "cache_read_tokens": 5000}, "input_tokens (1200) is smaller than the cached"),
         ({**FASTAPI, "reasoning_tokens": 301}, "output_tokens (300) is smaller than the reasoning"),
         ({**FASTAPI, "note": "x" * 300}, "tag 'note' is longer than 256 characters"),

@@ -7,7 +7,8 @@
     ├── UnknownModel                 the price catalog and the local overrides do not know the model
     ├── ConfigError                  the config file or a command-line option is wrong
     ├── ImportFailed                 an import file has bad records (all of them are listed; nothing is written)
-    └── StoreUnavailable             the ledger database cannot be reached or used
+    ├── StoreUnavailable             the ledger database cannot be reached or used (retry later)
+    └── RejectedEvents               the ledger refuses these events (a value out of its range): never retried
 
 Messages name the offending value and say what to do. They are turned into CLI messages (and later HTTP
 responses) only at the edges.
@@ -24,6 +25,7 @@ __all__ = [
     "ConfigError",
     "ImportFailed",
     "StoreUnavailable",
+    "RejectedEvents",
 ]
 
 
@@ -64,3 +66,7 @@ class ImportFailed(LedgerError):
 
 class StoreUnavailable(LedgerError):
     """The ledger database cannot be reached, opened or written."""
+
+
+class RejectedEvents(LedgerError):
+    """The store refused the events themselves (not a connection problem): writing them again cannot succeed."""

@@ -51,6 +51,7 @@ _TAG_ALIASES = {"user_id": "user", "tenant_id": "tenant", "team_id": "team", "en
 _EVENT_FIELDS = ("session_id", "trace_id", "parent_id", "key_id", "request_id", "service_tier")
 _TAG_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 MAX_TAG_VALUE = 256
+_IMPLAUSIBLE = Decimal(1_000_000)
 MISMATCH_TOLERANCE = Decimal("0.01")  # a given cost more than 1% (and $0.000001) off the catalog's is reported
 
 
@@ -266,6 +267,8 @@ def _money(value: Any) -> Decimal:
         raise ParseError(f"cost must be a number (USD), got {value!r}") from None
     if not amount.is_finite() or amount < 0:
         raise ParseError(f"cost must be a finite amount ≥ 0, got {value!r}")
+    if amount >= _IMPLAUSIBLE:
+        raise ParseError(f"cost {value!r} for one call is not plausible: the column must hold US dollars")
     return amount
 
 

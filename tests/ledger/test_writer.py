@@ -108,3 +108,48 @@ def test_close_flushes_everything(ledger_url, prices):
     ledger.writer.close()
     assert ledger.count() == 10
     ledger.store.close()
+
+
+def poison(prices):
+    """An event no ledger can hold: a cost past NUMERIC(30, 12) and past SQLite's 64-bit pico-dollars."""
+    from dataclasses import replace
+    from decimal import Decimal
+
+    from llmledger.pricing import Cost
+
+    (event,) = spread(prices, 1)
+    return replace(event, id="poison", cost=Cost(status="priced", total=Decimal("1e20"), input=Decimal("1e20")))
+
+
+def test_a_refused_event_is_set_aside_and_the_rest_written(ledger_url, prices, tmp_path):
+    import json
+
+    with Ledger.open(ledger_url, spool_dir=tmp_path / "spool", flush_interval=0.01) as ledger:
+        good = spread(prices, 9)
+        for event in [*good[:4], poison(prices), *good[4:]]:
+            ledger.record(event)
+        assert ledger.flush(timeout=10)
+        assert ledger.count() == 9
+        assert ledger.writer.stats.rejected == 1 and ledger.writer.pending_spool == []
+        (line,) = (tmp_path / "spool" / "rejected" / "events.jsonl").read_text().splitlines()
+        assert json.loads(line)["event"]["id"] == "poison" and json.loads(line)["error"]
+        ledger.record(spread(prices, 10)[-1])  # the writer goes on
+        assert ledger.flush(timeout=10) and ledger.count() == 10
+
+
+def test_a_refused_event_in_the_spool_does_not_block_replay(ledger_url, prices, tmp_path):
+    with Ledger.open(ledger_url, spool_dir=tmp_path / "spool", flush_interval=0.01) as ledger:
+        ledger.writer._spool([poison(prices), *spread(prices, 5)], RuntimeError("simulated outage"))
+        assert ledger.flush(timeout=10)
+        assert ledger.count() == 5 and ledger.writer.stats.rejected == 1
+        assert ledger.writer.pending_spool == []
+
+
+def test_a_synchronous_write_of_a_refused_event_fails_clearly_and_writes_nothing(ledger, prices):
+    import pytest
+
+    from llmledger.errors import RejectedEvents
+
+    with pytest.raises(RejectedEvents, match="cannot be stored|refused the events"):
+        ledger.write([*spread(prices, 3), poison(prices)])
+    assert ledger.count() == 0

@@ -87,6 +87,7 @@ class PostgresStore(SQLStore):
             )
         super().__init__(redact(url))
         self.errors = (psycopg.Error,)
+        self.unavailable = (psycopg.OperationalError, psycopg.InterfaceError)
         self._url = url
         self._writer: Any = None
         self._local = threading.local()

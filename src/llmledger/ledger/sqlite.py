@@ -28,6 +28,7 @@ _FOLD_NEW = fold_sql("rowid > ? AND rowid <= ?")
 _FOLD_DAY = fold_sql("ts >= ? AND ts < ?")
 
 _TERA = Decimal(10**12)
+_LIMIT = 2**63
 _SPLIT = 1_000_000  # money sums are split in two so 64-bit integers never overflow
 
 
@@ -40,7 +41,12 @@ class SQLiteDialect:
     def money_in(self, value: Decimal | None) -> int | None:
         if value is None:
             return None
-        return int((value * _TERA).to_integral_value()) if value else 0
+        if not value:
+            return 0
+        pico = int((value * _TERA).to_integral_value())
+        if not -_LIMIT < pico < _LIMIT:
+            raise ValueError(f"{value} USD is beyond what an SQLite ledger stores in one amount (±9.2 million USD)")
+        return pico
 
     def money_out(self, value: Any) -> Decimal | None:
         return None if value is None else Decimal(value).scaleb(-12)
@@ -86,6 +92,7 @@ class SQLiteDialect:
 class SQLiteStore(SQLStore):
     dialect = SQLiteDialect()
     errors = (sqlite3.Error,)
+    unavailable = (sqlite3.OperationalError,)
 
     def __init__(self, path: str) -> None:
         super().__init__(f"sqlite:///{path}")

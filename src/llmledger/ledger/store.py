@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
 
-from ..errors import StoreUnavailable
+from ..errors import RejectedEvents, StoreUnavailable
 from ..events import UsageEvent
 from ..pricing import Cost
 from . import query as q
@@ -22,7 +22,8 @@ from .schema import COLUMNS, COST_UPDATE_COLUMNS, Dialect, cost_values, from_row
 
 class SQLStore:
     dialect: Dialect
-    errors: tuple[type[BaseException], ...] = ()
+    errors: tuple[type[BaseException], ...] = ()  # every error of the driver
+    unavailable: tuple[type[BaseException], ...] = ()  # those that mean "the database cannot be used right now"
 
     def __init__(self, description: str) -> None:
         self.description = description  # for messages: never holds a password
@@ -59,7 +60,7 @@ class SQLStore:
     def _unavailable(self, action: str) -> Iterator[None]:
         try:
             yield
-        except self.errors as exc:
+        except self.unavailable as exc:
             raise StoreUnavailable(f"cannot {action} the ledger at {self.description}: {exc}") from exc
 
     def migrate(self) -> list[str]:
@@ -93,11 +94,20 @@ class SQLStore:
         if not events:
             return 0
         dialect = self.dialect
-        rows = [to_row(e, dialect) for e in events]
+        try:
+            rows = [to_row(e, dialect) for e in events]
+        except (OverflowError, ValueError, TypeError) as exc:
+            raise RejectedEvents(f"an event cannot be stored: {exc}") from exc
+        refused: tuple[type[BaseException], ...] = (*self.errors, OverflowError)
         with self._unavailable("write to"), self._lock:
             conn = self._write_connection()
-            with self._transaction(conn):
-                return self._insert(conn, rows)
+            try:
+                with self._transaction(conn):
+                    return self._insert(conn, rows)
+            except self.unavailable:
+                raise
+            except refused as exc:
+                raise RejectedEvents(f"the ledger at {self.description} refused the events: {exc}") from exc
 
     def report(self, query: q.ReportQuery, *, use_rollup: bool = True) -> list[q.Row]:
         parts = rollup.plan(query) if use_rollup and self.has_rollup else [(q.EVENTS, query)]
@@ -117,7 +127,7 @@ class SQLStore:
                     cur.execute(sql, params)
                     rows = cur.fetchall()
                     break
-                except self.errors as exc:
+                except self.unavailable as exc:
                     if safe or "overflow" not in str(exc):  # SQLite's 64-bit sums: retry them split in two
                         raise
         return q.shape_rows(rows, query, self.dialect, safe_sums=safe)

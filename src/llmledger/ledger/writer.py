@@ -1,7 +1,9 @@
 """The one background writer: callers enqueue events and return at once; a thread writes them in batches.
 
-When the store fails, the batch is spooled to a local JSONL file and replayed once the store is back (event ids
-make replays idempotent). `flush()` waits for everything queued so far; `close()` flushes and stops.
+When the store is unavailable, the batch is spooled to a local JSONL file and replayed once the store is back
+(event ids make replays idempotent). When the store refuses a batch for what is in it, the batch is written
+event by event and each refused event is set aside in ``rejected/events.jsonl`` with the reason, so one bad event
+neither loses nor blocks the others. `flush()` waits for everything queued so far; `close()` flushes and stops.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import LedgerError
+from ..errors import RejectedEvents
 from ..events import UsageEvent
 
 log = logging.getLogger("llmledger.writer")
@@ -42,6 +44,7 @@ class WriterStats:
     spooled: int = 0
     replayed: int = 0
     failures: int = 0
+    rejected: int = 0
     last_error: str | None = None
 
 
@@ -106,49 +109,79 @@ class BatchWriter:
     def _run(self) -> None:
         self._replay()
         while True:
-            batch: list[UsageEvent] = []
-            markers: list[_Flush] = []
-            stop = False
             try:
-                item = self._queue.get(timeout=self.flush_interval)
+                if self._cycle():
+                    return
+            except Exception:  # a bug must not kill the writer: every later event would be lost
+                log.exception("llmledger writer error; carrying on")
+
+    def _cycle(self) -> bool:
+        """Write one batch of what is queued (or do upkeep when idle); True when asked to stop."""
+        try:
+            item = self._queue.get(timeout=self.flush_interval)
+        except queue.Empty:
+            self._replay()
+            self._upkeep()
+            return False
+        batch: list[UsageEvent] = []
+        markers: list[_Flush] = []
+        stop = False
+        while True:
+            if item is _STOP:
+                stop = True
+            elif isinstance(item, _Flush):
+                markers.append(item)
+            else:
+                batch.append(item)  # type: ignore[arg-type]
+            if stop or len(batch) >= self.batch_size:
+                break
+            try:
+                item = self._queue.get_nowait()
             except queue.Empty:
-                self._replay()
-                self._upkeep()
-                continue
-            while True:
-                if item is _STOP:
-                    stop = True
-                elif isinstance(item, _Flush):
-                    markers.append(item)
-                else:
-                    batch.append(item)  # type: ignore[arg-type]
-                if stop or len(batch) >= self.batch_size:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
+                break
+        try:
             if batch:
                 self._write(batch)
             if markers:
                 self._replay()
+        finally:
             for marker in markers:
                 marker.done.set()
-            if stop:
-                return
+        return stop
 
     def _write(self, batch: list[UsageEvent]) -> None:
         try:
-            inserted = self.store.write(batch)
+            self._store(batch)
+        except RejectedEvents:
+            unwritten = self._isolate(batch)
+            if unwritten:
+                self._failed(unwritten, RuntimeError(self.stats.last_error or "store failed"))
         except Exception as exc:  # the store is down or broken: keep the events on disk, never drop them
-            self.stats.failures += 1
-            self.stats.last_error = str(exc)
-            self._next_retry = time.monotonic() + self.retry_interval
-            self._spool(batch, exc)
-            return
+            self._failed(batch, exc)
+
+    def _store(self, events: list[UsageEvent]) -> None:
+        inserted = self.store.write(events)
         self.stats.written += inserted
-        self.stats.duplicates += len(batch) - inserted
+        self.stats.duplicates += len(events) - inserted
         self._dirty = self._dirty or inserted > 0
+
+    def _isolate(self, events: list[UsageEvent]) -> list[UsageEvent]:
+        """Write one by one, setting refused events aside; returns the events left when the store itself failed."""
+        for i, event in enumerate(events):
+            try:
+                self._store([event])
+            except RejectedEvents as exc:
+                self._reject(event, exc)
+            except Exception as exc:  # noqa: BLE001 - unavailable: the caller keeps the rest
+                self.stats.last_error = str(exc)
+                return events[i:]
+        return []
+
+    def _failed(self, events: list[UsageEvent], exc: Exception) -> None:
+        self.stats.failures += 1
+        self.stats.last_error = str(exc)
+        self._next_retry = time.monotonic() + self.retry_interval
+        self._spool(events, exc)
 
     def _upkeep(self) -> None:
         if not (self._dirty and self.idle):
@@ -159,6 +192,15 @@ class BatchWriter:
         except Exception as exc:  # noqa: BLE001 - upkeep may fail with the store; writing goes on
             self.stats.last_error = str(exc)
             log.warning("ledger upkeep failed: %s", exc)
+
+    def _reject(self, event: UsageEvent, exc: Exception) -> None:
+        self.stats.rejected += 1
+        self.stats.last_error = str(exc)
+        log.error("the ledger refused event %s: %s", event.id, exc)
+        if self.spool_dir is not None:
+            (self.spool_dir / "rejected").mkdir(parents=True, exist_ok=True)
+            with (self.spool_dir / "rejected" / "events.jsonl").open("a") as f:
+                f.write(json.dumps({"error": str(exc), "event": event.to_dict()}, separators=(",", ":")) + "\n")
 
     def _spool(self, batch: list[UsageEvent], exc: Exception) -> None:
         if self.spool_dir is None:
@@ -183,16 +225,19 @@ class BatchWriter:
         for path in self.pending_spool:
             try:
                 events = [UsageEvent.from_dict(json.loads(line)) for line in path.read_text().splitlines() if line]
-                inserted = self.store.write(events)
-            except (LedgerError, OSError, ValueError) as exc:
-                self.stats.last_error = str(exc)
-                self._next_retry = time.monotonic() + self.retry_interval
-                return
-            except Exception as exc:  # noqa: BLE001 - a driver error: retry later
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.error("cannot read the spool file %s (%s); renamed to .unreadable", path, exc)
+                path.rename(path.with_suffix(".unreadable"))
+                continue
+            try:
+                self._store(events)
+            except RejectedEvents:
+                if self._isolate(events):
+                    self._next_retry = time.monotonic() + self.retry_interval
+                    return  # the store failed midway: the file stays, to be replayed whole (ids dedupe)
+            except Exception as exc:  # noqa: BLE001 - still unavailable: the file stays for the next try
                 self.stats.last_error = str(exc)
                 self._next_retry = time.monotonic() + self.retry_interval
                 return
             path.unlink()
             self.stats.replayed += len(events)
-            self.stats.written += inserted
-            self.stats.duplicates += len(events) - inserted
