@@ -1,6 +1,5 @@
 """Anthropic Messages usage: ``input_tokens`` excludes cache reads and writes; writes split by lifetime."""
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -13,23 +12,7 @@ from llmledger.providers import parse_body, parse_document, parse_stream
 from llmledger.providers.sse import SSEDecoder, SSEEvent
 from llmledger.usage import Usage
 
-AT = datetime(2026, 11, 1, tzinfo=UTC)  # a fixed pricing day, so the figures never drift with the clock
-M = 1_000_000
-
-
-def read(fixtures_dir, name):
-    return (fixtures_dir / name).read_text(encoding="utf-8")
-
-
-def cost_of(prices, parsed):
-    return prices.price(parsed.usage, provider=parsed.provider, model=parsed.model, at=AT,
-                        service_tier=parsed.service_tier)
-
-
-def assert_priced(cost, total, priced_as, **components):
-    assert (cost.status, cost.reason, cost.priced_as) == ("priced", None, priced_as)
-    assert cost.components() == {**dict.fromkeys(COMPONENTS, Decimal(0)), **components}
-    assert cost.total == sum(components.values(), Decimal(0)) == total
+from .helpers import AT, M, assert_priced, cost_of, read
 
 
 def test_cache_read_is_beside_input_tokens(fixtures_dir, prices):

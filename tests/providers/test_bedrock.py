@@ -1,36 +1,20 @@
 """Bedrock Converse usage: ``inputTokens`` excludes cache reads and writes; the model is only in the request URL."""
 
 import json
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from llmledger.errors import IncompleteStream, ParseError
-from llmledger.pricing import COMPONENTS
 from llmledger.providers import parse_body, parse_document, parse_stream
 from llmledger.providers.sse import SSEEvent
 from llmledger.usage import Usage
 
-AT = datetime(2026, 11, 1, tzinfo=UTC)  # a fixed pricing day, so the figures never drift with the clock
-M = 1_000_000
+from .helpers import M, assert_priced, cost_of, read
+
 SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"  # from the request URL /model/{id}/converse
 NOVA = "us.amazon.nova-micro-v1:0"
 STREAM = "bedrock/converse_stream_events_decoded.json"
-
-
-def read(fixtures_dir, name):
-    return (fixtures_dir / name).read_text(encoding="utf-8")
-
-
-def cost_of(prices, parsed):
-    return prices.price(parsed.usage, provider=parsed.provider, model=parsed.model, at=AT)
-
-
-def assert_priced(cost, total, priced_as, **components):
-    assert (cost.status, cost.reason, cost.priced_as) == ("priced", None, priced_as)
-    assert cost.components() == {**dict.fromkeys(COMPONENTS, Decimal(0)), **components}
-    assert cost.total == sum(components.values(), Decimal(0)) == total
 
 
 def test_cache_write_is_beside_input_tokens(fixtures_dir, prices):

@@ -1,7 +1,6 @@
 """Cohere Chat usage: ``billed_units`` is what is billed; ``tokens`` and ``cached_tokens`` are not."""
 
 import json
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -12,14 +11,10 @@ from llmledger.providers import parse_body, parse_document, parse_stream
 from llmledger.providers.sse import SSEEvent
 from llmledger.usage import Usage
 
-AT = datetime(2026, 11, 1, tzinfo=UTC)  # a fixed pricing day, so the figures never drift with the clock
-M = 1_000_000
+from .helpers import AT, M, read
+
 MODEL = "command-r7b-12-2024"  # only in the request
 FIXTURE = "cohere/chat_v2_billed_units_cached.json"
-
-
-def read(fixtures_dir, name):
-    return (fixtures_dir / name).read_text(encoding="utf-8")
 
 
 def test_billed_units_are_what_is_billed(fixtures_dir, prices):

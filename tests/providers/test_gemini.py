@@ -2,7 +2,6 @@
 repeats cumulative usage in every chunk (take the last, never the sum)."""
 
 import json
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -10,29 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llmledger.errors import IncompleteStream, ParseError
-from llmledger.pricing import COMPONENTS
 from llmledger.providers import parse_body, parse_document, parse_stream
 from llmledger.providers.sse import SSEDecoder, SSEEvent
 from llmledger.usage import Usage
 
-AT = datetime(2026, 11, 1, tzinfo=UTC)  # a fixed pricing day, so the figures never drift with the clock
-M = 1_000_000
+from .helpers import M, assert_priced, cost_of, read
+
 STREAM = "google/stream_generate_content_cumulative_usage.txt"
-
-
-def read(fixtures_dir, name):
-    return (fixtures_dir / name).read_text(encoding="utf-8")
-
-
-def cost_of(prices, parsed):
-    return prices.price(parsed.usage, provider=parsed.provider, model=parsed.model, at=AT,
-                        service_tier=parsed.service_tier)
-
-
-def assert_priced(cost, total, priced_as, **components):
-    assert (cost.status, cost.reason, cost.priced_as) == ("priced", None, priced_as)
-    assert cost.components() == {**dict.fromkeys(COMPONENTS, Decimal(0)), **components}
-    assert cost.total == sum(components.values(), Decimal(0)) == total
 
 
 def test_thoughts_are_extra_output(fixtures_dir, prices):

@@ -13,30 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llmledger.errors import IncompleteStream, ParseError
-from llmledger.pricing import COMPONENTS
 from llmledger.providers import parse_body, parse_document, parse_stream
 from llmledger.providers.sse import SSEDecoder, SSEEvent
 from llmledger.usage import Usage
 
+from .helpers import AT, M, assert_priced, cost_of, read
+
 # Priced on one fixed day, after the catalog's latest changes used here (gpt-5.6-sol's 2026-08-21 price cut, the
 # flex and batch variants from 2026-10-12/14), so the expected figures never drift with the clock.
-AT = datetime(2026, 11, 1, tzinfo=UTC)
-M = 1_000_000
-
-
-def read(fixtures_dir, name):
-    return (fixtures_dir / name).read_text(encoding="utf-8")
-
-
-def cost_of(prices, parsed, **kw):
-    return prices.price(parsed.usage, provider=parsed.provider, model=parsed.model, at=AT,
-                        service_tier=parsed.service_tier, **kw)
-
-
-def assert_priced(cost, total, priced_as, **components):
-    assert (cost.status, cost.reason, cost.priced_as) == ("priced", None, priced_as)
-    assert cost.components() == {**dict.fromkeys(COMPONENTS, Decimal(0)), **components}
-    assert cost.total == sum(components.values(), Decimal(0)) == total
 
 
 # -- Chat Completions ----------------------------------------------------------------------------------------------
