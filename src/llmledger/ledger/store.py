@@ -5,6 +5,7 @@ A backend (sqlite.py, postgres.py) supplies its connection, its `Dialect` and it
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +19,8 @@ from . import query as q
 from . import rollup
 from .migrations import MIGRATIONS, MIGRATIONS_TABLE
 from .schema import COLUMNS, COST_UPDATE_COLUMNS, Dialect, cost_values, from_row, to_row
+
+log = logging.getLogger("llmledger.ledger")
 
 
 class SQLStore:
@@ -112,9 +115,11 @@ class SQLStore:
     def report(self, query: q.ReportQuery, *, use_rollup: bool = True) -> list[q.Row]:
         parts = rollup.plan(query) if use_rollup and self.has_rollup else [(q.EVENTS, query)]
         if any(source.rollup for source, _ in parts):
+            stale: tuple[type[BaseException], ...] = (StoreUnavailable, *self.errors)
             try:
                 self.refresh_rollup()
-            except StoreUnavailable:  # e.g. a read-only copy of the ledger: the events still answer, slower
+            except stale as exc:  # a read-only copy, a day's group past 64 bits…
+                log.warning("cannot bring the daily rollup up to date (%s); reading the events instead", exc)
                 parts = [(q.EVENTS, query)]
         return q.merge_rows([self._report_part(source, part) for source, part in parts], query)
 
