@@ -194,6 +194,8 @@ def merge_rows(parts: Sequence[list[Row]], query: ReportQuery) -> list[Row]:
             (Decimal(row["cache_read_tokens"]) / total_in).quantize(Decimal("0.0001")) if total_in else Decimal(0)
         )
     time_dims = [name for name in by if name in TIME_UNITS]
-    out.sort(key=lambda r: (*(r[t] or "" for t in time_dims), -r["cost"]))
+    # Time first, then the most expensive; ties in a stable order, so the same data always reads the same.
+    out.sort(key=lambda r: (*(r[t] or "" for t in time_dims), -r["cost"], -r["requests"],
+                            *(str(r[name] if r[name] is not None else "") for name in by)))
     return out
 
