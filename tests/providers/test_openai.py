@@ -5,6 +5,7 @@
 normalized usage and its exact cost, written from the catalog's per-million-token prices.
 """
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -415,3 +416,28 @@ def test_responses_usage_matches_chat_usage(usage):
         "input_tokens": usage["prompt_tokens"], "output_tokens": usage["completion_tokens"],
         "input_tokens_details": details, "output_tokens_details": out}}
     assert parse_body(body).usage == parse_body(chat(**usage)).usage
+
+
+# -- legacy Completions --------------------------------------------------------------------------------------------
+
+LEGACY = {  # the Completions API reference's example response
+    "id": "cmpl-uqkvlQyYK7bGYrRHQ0eXlWi7", "object": "text_completion", "created": 1589478378,
+    "model": "gpt-3.5-turbo-instruct", "system_fingerprint": "fp_44709d6fcb",
+    "choices": [{"text": "\n\nThis is indeed a test", "index": 0, "logprobs": None, "finish_reason": "length"}],
+    "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
+}
+
+
+def test_legacy_completions_body_and_stream(prices):
+    parsed = parse_body(LEGACY)
+    assert (parsed.provider, parsed.model, parsed.request_id) == ("openai", "gpt-3.5-turbo-instruct",
+                                                                  "cmpl-uqkvlQyYK7bGYrRHQ0eXlWi7")
+    assert parsed.usage == Usage(input=5, output=7)
+    # gpt-3.5-turbo-instruct: $1.50 input, $2 output per MTok.
+    assert_priced(cost_of(prices, parsed), Decimal("0.0000215"), "openai/gpt-3.5-turbo-instruct",
+                  input=Decimal(5) * Decimal("1.5") / M, output=Decimal(7) * Decimal(2) / M)
+    chunk = {k: v for k, v in LEGACY.items() if k != "usage"} | {"usage": None}
+    last = chunk | {"choices": [], "usage": LEGACY["usage"]}
+    transcript = "".join(f"data: {json.dumps(c)}\n\n" for c in (chunk, last))
+    streamed, was_stream = parse_document(transcript + "data: [DONE]\n\n")
+    assert was_stream and streamed.usage == parsed.usage and streamed.model == "gpt-3.5-turbo-instruct"
