@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -47,9 +47,6 @@ class UsageEvent:
     estimated: bool = False
     reported_cost: Decimal | None = None
     recorded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def with_cost(self, cost: Cost) -> UsageEvent:
-        return replace(self, cost=cost)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (Decimals as strings, times as ISO 8601)."""

@@ -8,7 +8,7 @@ import typer
 
 from ..config import load_config
 from ..imports import read_records, to_events
-from . import CONFIG_OPTION, DB_OPTION, app, money
+from . import CONFIG_OPTION, DB_OPTION, app, money, open_ledger
 
 
 @app.command("import")
@@ -23,8 +23,6 @@ def import_(
         raise typer.BadParameter(f"{fmt!r}: use jsonl or csv", param_hint="--format")
     config = load_config(config_path)
     events, summary = to_events(read_records(file, fmt), config.price_book(), source=str(file))
-    from . import open_ledger
-
     with open_ledger(db, config) as ledger:
         summary.inserted = ledger.write(events)
     typer.echo(f"{file}: {summary.records} records, {summary.inserted} new, {summary.duplicates} already in the ledger")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Protocol
@@ -19,7 +19,6 @@ TOKEN_COLUMNS: tuple[str, ...] = (
 )
 COST_COLUMNS: tuple[str, ...] = tuple(f"cost_{c}" for c in COMPONENTS)
 TAG_COLUMNS: dict[str, str] = {tag: ("user_id" if tag == "user" else tag) for tag in PROMOTED_TAGS}
-MONEY_COLUMNS: frozenset[str] = frozenset({*COST_COLUMNS, "cost_total", "reported_cost"})
 
 COLUMNS: tuple[str, ...] = (
     "id", "ts", "recorded_at", "provider", "model",
@@ -111,6 +110,3 @@ COST_UPDATE_COLUMNS: tuple[str, ...] = (
     *COST_COLUMNS, "cost_total", "currency", "cost_status", "cost_reason", "price_version", "priced_as",
 )
 
-
-def utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
