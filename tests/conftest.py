@@ -10,6 +10,7 @@ import pytest
 from llmledger.ledger import Ledger
 from llmledger.pricing import PriceBook
 
+from .fake_provider import FakeProvider
 from .servers import PostgresServer, start_postgres
 
 # The recorded provider responses live in shared/fixtures, beside the checkout (as CI has it).
@@ -56,4 +57,19 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def ledger(ledger_url: str, tmp_path: Path) -> Iterator[Ledger]:
     with Ledger.open(ledger_url, spool_dir=tmp_path / "spool", flush_interval=0.02) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="session")
+def fake() -> Iterator[FakeProvider]:
+    """A fake LLM provider on loopback, answering with the recorded responses (see tests/fake_provider.py)."""
+    server = FakeProvider().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sqlite_ledger(tmp_path: Path) -> Iterator[Ledger]:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with Ledger.open(url, spool_dir=tmp_path / "spool", flush_interval=0.02) as opened:
         yield opened

@@ -1,8 +1,11 @@
-"""llmledger: the exact cost of every LLM call — parse the provider's usage, price it, store it, report it."""
+"""llmledger: the exact cost of every LLM call — capture it, price it, attribute it, store it, report it."""
 
 from importlib.metadata import version as _version
 
+from .attribution import session, tags
+from .budgets import Budget
 from .errors import (
+    BudgetExceeded,
     ConfigError,
     ImportFailed,
     IncompleteStream,
@@ -16,13 +19,18 @@ from .events import UsageEvent
 from .ledger import Ledger, ReportQuery
 from .pricing import Cost, PriceBook, PriceOverride
 from .providers import Parsed, parse_body, parse_document, parse_stream
+from .sdk import configure, instrument
+from .tokens import Estimate, estimate
 from .usage import Usage
 
 __version__ = _version("llmledger")
 
 __all__ = [
+    "Budget",
+    "BudgetExceeded",
     "ConfigError",
     "Cost",
+    "Estimate",
     "ImportFailed",
     "IncompleteStream",
     "Ledger",
@@ -38,7 +46,12 @@ __all__ = [
     "Usage",
     "UsageEvent",
     "__version__",
+    "configure",
+    "estimate",
+    "instrument",
     "parse_body",
     "parse_document",
     "parse_stream",
+    "session",
+    "tags",
 ]

@@ -8,13 +8,16 @@
     ├── ConfigError                  the config file or a command-line option is wrong
     ├── ImportFailed                 an import file has bad records (all of them are listed; nothing is written)
     ├── StoreUnavailable             the ledger database cannot be reached or used (retry later)
-    └── RejectedEvents               the ledger refuses these events (a value out of its range): never retried
+    ├── RejectedEvents               the ledger refuses these events (a value out of its range): never retried
+    └── BudgetExceeded               a call's worst-case cost would cross a hard budget: refused before it is sent
 
 Messages name the offending value and say what to do. They are turned into CLI messages (and later HTTP
 responses) only at the edges.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 __all__ = [
     "LedgerError",
@@ -26,6 +29,7 @@ __all__ = [
     "ImportFailed",
     "StoreUnavailable",
     "RejectedEvents",
+    "BudgetExceeded",
 ]
 
 
@@ -70,3 +74,23 @@ class StoreUnavailable(LedgerError):
 
 class RejectedEvents(LedgerError):
     """The store refused the events themselves (not a connection problem): writing them again cannot succeed."""
+
+
+class BudgetExceeded(LedgerError):
+    """A call was refused before it was sent: its worst-case cost would cross a hard budget.
+
+    `budget` is the budget's name, `limit`, `spent` and `reserved` its figures in its window, `requested` the
+    refused call's worst case, and `retry_after` the seconds until the window ends.
+    """
+
+    def __init__(
+        self, message: str, *, budget: str, limit: Decimal, spent: Decimal, reserved: Decimal, requested: Decimal,
+        retry_after: int,
+    ) -> None:
+        super().__init__(message)
+        self.budget = budget
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.requested = requested
+        self.retry_after = retry_after

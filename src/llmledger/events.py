@@ -46,6 +46,7 @@ class UsageEvent:
     batch: bool = False
     estimated: bool = False
     reported_cost: Decimal | None = None
+    http_status: int | None = None
     recorded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def to_dict(self) -> dict[str, Any]:

@@ -153,3 +153,37 @@ def test_a_synchronous_write_of_a_refused_event_fails_clearly_and_writes_nothing
     with pytest.raises(RejectedEvents, match="cannot be stored|refused the events"):
         ledger.write([*spread(prices, 3), poison(prices)])
     assert ledger.count() == 0
+
+
+
+class GatedStore:
+    """Wraps a real store; every write waits until `gate` opens (a store far slower than the callers)."""
+
+    def __init__(self, store):
+        self.store = store
+        self.gate = threading.Event()
+
+    def write(self, events):
+        self.gate.wait(30)
+        return self.store.write(events)
+
+
+def test_a_full_queue_overflows_to_disk_and_nothing_is_lost(prices, tmp_path):
+    with Ledger.open(f"sqlite:///{tmp_path / 'l.db'}") as ledger:
+        slow = GatedStore(ledger.store)
+        writer = BatchWriter(slow, spool_dir=tmp_path / "spool", flush_interval=0.01, retry_interval=0.0,
+                             max_queue=10, overflow_block=5, batch_size=1)
+        events = spread(prices, 200)
+        writer.put(events[0])
+        while writer._queue.qsize():  # the writer took the first event and is stuck writing it
+            pass
+        for event in events[1:]:
+            writer.put(event)
+        # past the bound, events went to disk in blocks of 5 rather than piling up in memory
+        assert writer.stats.overflowed == 189
+        assert len(writer.pending_spool) == 37
+        slow.gate.set()
+        assert writer.flush(timeout=20)
+        writer.close()
+        assert ledger.count() == 200
+        assert sorted(e.id for e in ledger.events()) == sorted(e.id for e in events)

@@ -73,6 +73,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         sqlite=rollup.create_sql(),
         postgres="",
     ),
+    Migration(
+        "0003_http_status",
+        # The provider's HTTP status for captured calls (SDK, gateway); NULL for imports.
+        sqlite="ALTER TABLE usage_events ADD COLUMN http_status INTEGER;",
+        postgres="ALTER TABLE usage_events ADD COLUMN http_status INTEGER;",
+    ),
 )
 
 

@@ -27,7 +27,7 @@ COLUMNS: tuple[str, ...] = (
     "priced_as",
     *TAG_COLUMNS.values(), "tags",
     "session_id", "trace_id", "parent_id", "latency_ms", "status", "source", "key_id", "request_id",
-    "service_tier", "batch", "estimated",
+    "service_tier", "batch", "estimated", "http_status",
 )
 assert len(TOKEN_COLUMNS) == len(USAGE_FIELDS)
 
@@ -72,6 +72,7 @@ def to_row(event: UsageEvent, d: Dialect) -> tuple[Any, ...]:
         *promoted, d.json_in(extra),
         event.session_id, event.trace_id, event.parent_id, event.latency_ms, event.status, event.source,
         event.key_id, event.request_id, event.service_tier, bool(event.batch), bool(event.estimated),
+        event.http_status,
     )
 
 
@@ -95,6 +96,7 @@ def from_row(row: Sequence[Any], d: Dialect) -> UsageEvent:
         session_id=r["session_id"], trace_id=r["trace_id"], parent_id=r["parent_id"], latency_ms=r["latency_ms"],
         status=r["status"], source=r["source"], key_id=r["key_id"], request_id=r["request_id"],
         service_tier=r["service_tier"], batch=bool(r["batch"]), estimated=bool(r["estimated"]),
+        http_status=r["http_status"],
     )
 
 

@@ -4,6 +4,9 @@ When the store is unavailable, the batch is spooled to a local JSONL file and re
 (event ids make replays idempotent). When the store refuses a batch for what is in it, the batch is written
 event by event and each refused event is set aside in ``rejected/events.jsonl`` with the reason, so one bad event
 neither loses nor blocks the others. `flush()` waits for everything queued so far; `close()` flushes and stops.
+
+The queue is bounded (`max_queue`): past it, callers set events aside in an overflow list that is spooled to disk
+in blocks, so a stalled store costs neither unbounded memory nor lost events, and callers still never wait on it.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class WriterStats:
     replayed: int = 0
     failures: int = 0
     rejected: int = 0
+    overflowed: int = 0
     last_error: str | None = None
 
 
@@ -58,6 +62,8 @@ class BatchWriter:
         flush_interval: float = 0.2,
         retry_interval: float = 2.0,
         idle: Callable[[], None] | None = None,
+        max_queue: int = 100_000,
+        overflow_block: int = 1000,
     ) -> None:
         self.store = store
         self.idle = idle  # upkeep to run when the queue is quiet after writes (folding the rollup)
@@ -68,6 +74,11 @@ class BatchWriter:
         self.retry_interval = retry_interval
         self.stats = WriterStats()
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.max_queue = max_queue
+        self.overflow_block = overflow_block
+        self._overflow: list[UsageEvent] = []
+        self._overflow_lock = threading.Lock()
+        self._spool_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._next_retry = 0.0
@@ -76,7 +87,21 @@ class BatchWriter:
     def put(self, event: UsageEvent) -> None:
         """Queue one event; never blocks on the store."""
         self._ensure_started()
-        self._queue.put(event)
+        if self.spool_dir is None or self._queue.qsize() < self.max_queue:
+            self._queue.put(event)  # (with nowhere to spool, memory is the only place that loses nothing)
+            return
+        with self._overflow_lock:  # the writer is far behind: set the event aside, to disk in blocks
+            self._overflow.append(event)
+            self.stats.overflowed += 1
+            if len(self._overflow) < self.overflow_block:
+                return
+            block, self._overflow = self._overflow, []
+        self._spool(block, RuntimeError(f"the write queue is full ({self.max_queue} events)"))
+
+    def _take_overflow(self) -> list[UsageEvent]:
+        with self._overflow_lock:
+            block, self._overflow = self._overflow, []
+        return block
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every event queued before this call is written (or spooled). False on timeout."""
@@ -120,6 +145,8 @@ class BatchWriter:
         try:
             item = self._queue.get(timeout=self.flush_interval)
         except queue.Empty:
+            if overflow := self._take_overflow():
+                self._write(overflow)
             self._replay()
             self._upkeep()
             return False
@@ -143,6 +170,8 @@ class BatchWriter:
             if batch:
                 self._write(batch)
             if markers:
+                if overflow := self._take_overflow():
+                    self._write(overflow)
                 self._replay()
         finally:
             for marker in markers:
@@ -207,8 +236,10 @@ class BatchWriter:
             log.error("ledger write failed and no spool directory is set; %d events lost: %s", len(batch), exc)
             return
         self.spool_dir.mkdir(parents=True, exist_ok=True)
-        self._seq += 1
-        path = self.spool_dir / f"{time.time_ns()}-{os.getpid()}-{self._seq}.jsonl"
+        with self._spool_lock:  # callers spool overflow too
+            self._seq += 1
+            seq = self._seq
+        path = self.spool_dir / f"{time.time_ns()}-{os.getpid()}-{seq}.jsonl"
         tmp = path.with_suffix(".tmp")
         with tmp.open("w") as f:
             for event in batch:

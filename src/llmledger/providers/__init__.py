@@ -19,6 +19,7 @@ from .sse import SSEDecoder, SSEEvent
 __all__ = [
     "IncompleteStream",
     "Parsed",
+    "Partial",
     "ApiFamily",
     "StreamCollector",
     "register",
@@ -45,6 +46,17 @@ class Parsed:
     warnings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Partial:
+    """What a stream showed before it stopped: any usage it reported (often only the input side) and the output
+    text seen (content, tool arguments, thinking), from which the rest is estimated."""
+
+    usage: Usage | None
+    text: str
+    model: str | None = None
+    request_id: str | None = None
+
+
 class StreamCollector(Protocol):
     """Watches a stream event by event and tells its final usage."""
 
@@ -52,6 +64,10 @@ class StreamCollector(Protocol):
 
     def result(self) -> Parsed:
         """The stream's usage; raises `IncompleteStream` when the provider's final usage was never seen."""
+        ...
+
+    def partial(self) -> Partial:
+        """What was seen so far, for a stream that ended without its final usage."""
         ...
 
 

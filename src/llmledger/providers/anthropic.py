@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import IncompleteStream, ParseError
 from ..usage import Usage
-from . import Parsed, count, mapping, register, text
+from . import Parsed, Partial, count, mapping, register, text
 from .sse import SSEEvent
 
 
@@ -87,6 +87,7 @@ class _Collector:
         self.service_tier: str | None = None
         self.merged: dict[str, Any] = {}
         self.finished = False
+        self.text: list[str] = []
 
     def feed(self, event: SSEEvent) -> None:
         data = event.data
@@ -100,11 +101,23 @@ class _Collector:
             start = mapping(message, "usage", "message_start.message") or {}
             self.service_tier = text(start.get("service_tier"))
             self.merged.update(start)
+        elif kind == "content_block_delta":
+            delta = data.get("delta")
+            if isinstance(delta, Mapping):
+                for key in ("text", "partial_json", "thinking"):
+                    value = delta.get(key)
+                    if isinstance(value, str):
+                        self.text.append(value)
         elif kind == "message_delta":
             delta = mapping(data, "usage", "message_delta")
             if delta is not None:
                 self.merged.update({key: value for key, value in delta.items() if value is not None})
                 self.finished = True
+
+    def partial(self) -> Partial:
+        """message_start's usage is exact for the input side; its output count is provisional."""
+        usage = messages_usage(self.merged, "stream usage")[0] if self.merged else None
+        return Partial(usage, "".join(self.text), self.model, self.request_id)
 
     def result(self) -> Parsed:
         if not self.finished:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import IncompleteStream, ParseError
 from ..usage import Usage
-from . import Parsed, count, mapping, register
+from . import Parsed, Partial, count, mapping, register
 from .sse import SSEEvent
 
 
@@ -53,6 +53,7 @@ class _Collector:
     def __init__(self, provider: str) -> None:
         self.provider = provider
         self.usage: Usage | None = None
+        self.text: list[str] = []
 
     def feed(self, event: SSEEvent) -> None:
         data = event.data
@@ -60,14 +61,23 @@ class _Collector:
             return
         headers = data.get("headers")
         if isinstance(headers, Mapping):  # a decoded event-stream frame
-            if headers.get(":event-type") != "metadata":
-                return
-            metadata = mapping(data, "payload", "metadata frame")
+            kind, payload = headers.get(":event-type"), data.get("payload")
         else:  # boto3's event dicts: {"metadata": {...}}
-            metadata = mapping(data, "metadata", "event")
+            kind = next(iter(data), None)
+            payload = data.get(kind) if isinstance(kind, str) else None
+        if kind == "contentBlockDelta" and isinstance(payload, Mapping):
+            delta = payload.get("delta")
+            if isinstance(delta, Mapping) and isinstance(delta.get("text"), str):
+                self.text.append(delta["text"])
+        if kind != "metadata" or not isinstance(payload, Mapping):
+            return
+        metadata = payload
         usage = mapping(metadata, "usage", "metadata")
         if usage is not None:
             self.usage = converse_usage(usage, "metadata.usage")
+
+    def partial(self) -> Partial:
+        return Partial(self.usage, "".join(self.text))
 
     def result(self) -> Parsed:
         if self.usage is None:

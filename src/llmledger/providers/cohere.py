@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import IncompleteStream, ParseError
 from ..usage import Usage
-from . import Parsed, count, mapping, register
+from . import Parsed, Partial, count, mapping, register
 from .sse import SSEEvent
 
 
@@ -53,14 +53,23 @@ class _Collector:
     def __init__(self, provider: str) -> None:
         self.provider = provider
         self.usage: Usage | None = None
+        self.text: list[str] = []
 
     def feed(self, event: SSEEvent) -> None:
         data = event.data
+        if isinstance(data, Mapping) and data.get("type") == "content-delta":
+            message = (data.get("delta") or {}).get("message") or {}
+            content = message.get("content") if isinstance(message, Mapping) else None
+            if isinstance(content, Mapping) and isinstance(content.get("text"), str):
+                self.text.append(content["text"])
         if isinstance(data, Mapping) and data.get("type") == "message-end":
             delta = mapping(data, "delta", "message-end") or {}
             usage = mapping(delta, "usage", "message-end.delta")
             if usage is not None:
                 self.usage = billed_usage(usage, "message-end.delta.usage")
+
+    def partial(self) -> Partial:
+        return Partial(self.usage, "".join(self.text))
 
     def result(self) -> Parsed:
         if self.usage is None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import IncompleteStream, ParseError
 from ..usage import Usage
-from . import Parsed, count, mapping, register
+from . import Parsed, Partial, count, mapping, register
 from .sse import SSEEvent
 
 
@@ -92,6 +92,7 @@ class _Collector:
         self.last: Mapping[str, Any] | None = None
         self.model: str | None = None
         self.finished = False
+        self.text: list[str] = []
 
     def feed(self, event: SSEEvent) -> None:
         data = event.data
@@ -99,8 +100,18 @@ class _Collector:
             return
         self.model = self.model or _model(data)
         self.finished = self.finished or _finished(data)
+        for candidate in data.get("candidates") or ():
+            content = candidate.get("content") if isinstance(candidate, Mapping) else None
+            for part in (content.get("parts") or ()) if isinstance(content, Mapping) else ():
+                if isinstance(part, Mapping) and isinstance(part.get("text"), str):
+                    self.text.append(part["text"])
         if isinstance(data.get("usageMetadata"), Mapping):
             self.last = data
+
+    def partial(self) -> Partial:
+        """Gemini's usage is cumulative: the last chunk's is exact so far."""
+        usage = self.family.parse_body(self.last, provider=self.provider).usage if self.last is not None else None
+        return Partial(usage, "".join(self.text), self.model)
 
     def result(self) -> Parsed:
         if self.last is None or not self.finished:

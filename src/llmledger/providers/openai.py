@@ -14,11 +14,17 @@ from typing import Any
 
 from ..errors import IncompleteStream, ParseError
 from ..usage import Usage
-from . import Parsed, count, mapping, register, text
+from . import Parsed, Partial, count, mapping, register, text
 from .sse import SSEEvent
 
 _BODY_OBJECTS = {"chat.completion", "chat.completion.chunk", "text_completion", "response", "list"}
 _RESPONSE_FINAL_EVENTS = {"response.completed", "response.incomplete", "response.failed"}
+# Responses events whose "delta" is generated text (billed as output).
+_RESPONSE_TEXT_EVENTS = {
+    "response.output_text.delta", "response.function_call_arguments.delta", "response.refusal.delta",
+    "response.reasoning_summary_text.delta", "response.reasoning_text.delta", "response.custom_tool_call_input.delta",
+}
+_DELTA_TEXT_KEYS = ("content", "refusal", "reasoning_content", "reasoning")
 _CHAT_NAMES = ("prompt_tokens", "prompt_tokens_details", "completion_tokens", "completion_tokens_details")
 _RESPONSES_NAMES = ("input_tokens", "input_tokens_details", "output_tokens", "output_tokens_details")
 
@@ -165,6 +171,7 @@ class _Collector:
         self.request_id: str | None = None
         self.service_tier: str | None = None
         self.usage: Usage | None = None
+        self.text: list[str] = []
 
     def feed(self, event: SSEEvent) -> None:
         data = event.data
@@ -174,6 +181,11 @@ class _Collector:
             return
         event_type = data.get("type")
         if isinstance(event_type, str) and event_type.startswith("response."):
+            if event_type in _RESPONSE_TEXT_EVENTS:
+                delta = data.get("delta")
+                if isinstance(delta, str):
+                    self.text.append(delta)
+                return
             response = mapping(data, "response", event_type)
             if response is None:
                 return
@@ -183,9 +195,33 @@ class _Collector:
                 self.usage = responses_usage(usage, f"{event_type}.response.usage", _response_web_searches(response))
             return
         self._identify(data)
+        choices = data.get("choices")
+        if choices:
+            self._choice_text(choices)
         usage = mapping(data, "usage", "chunk")
         if usage is not None:  # compatible providers may repeat cumulative usage in every chunk: the last one wins
             self.usage = chat_usage(usage, "chunk.usage")
+
+    def _choice_text(self, choices: Any) -> None:
+        for choice in choices if isinstance(choices, list) else ():
+            if not isinstance(choice, Mapping):
+                continue
+            if isinstance(choice.get("text"), str):  # legacy Completions
+                self.text.append(choice["text"])
+            delta = choice.get("delta")
+            if not isinstance(delta, Mapping):
+                continue
+            for key in _DELTA_TEXT_KEYS:
+                value = delta.get(key)
+                if isinstance(value, str):
+                    self.text.append(value)
+            for call in delta.get("tool_calls") or ():
+                function = call.get("function") if isinstance(call, Mapping) else None
+                if isinstance(function, Mapping):
+                    self.text.extend(v for v in (function.get("name"), function.get("arguments")) if isinstance(v, str))
+
+    def partial(self) -> Partial:
+        return Partial(self.usage, "".join(self.text), self.model, self.request_id)
 
     def _identify(self, data: Mapping[str, Any]) -> None:
         self.model = self.model or text(data.get("model"))

@@ -1,0 +1,196 @@
+"""Capture: turn one HTTP call to a provider into one priced, attributed `UsageEvent`.
+
+Shared by the SDK wrapper and the gateway, which differ only in how bytes reach them::
+
+    call = capture.begin(method, path, body)     # reads the request; reserves budgets (may refuse)
+    tap = call.respond(status, content_type)     # then every response chunk goes through tap.feed()
+    call.finish()                                # once: usage (or an estimate), price, event → sink
+
+Recording never raises into the caller: a failure to build or queue an event is logged and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from ..attribution import Context, current
+from ..budgets.memory import MemoryBudgets, Reservation
+from ..errors import ConfigError, ParseError
+from ..events import UsageEvent
+from ..pricing import Cost, PriceBook
+from ..tokens import count_request, count_text, estimate_request
+from ..usage import Usage
+from .request import CallRequest, body_tags, is_free, read_request
+from .taps import BodyTap, StreamTap, Tap
+
+__all__ = ["Capture", "Call", "CaptureStats"]
+
+log = logging.getLogger("llmledger.capture")
+_NOTHING_BILLED = Cost("priced", Decimal(0), reason="nothing billed: the call failed before the provider used tokens")
+
+
+@dataclass
+class CaptureStats:
+    calls: int = 0
+    recorded: int = 0
+    estimated: int = 0
+    errors: int = 0  # events that could not be built or queued (logged)
+    last_error: str | None = None
+
+
+class Capture:
+    """Meters calls to one provider. Build once per client (or gateway route) and share across threads."""
+
+    def __init__(
+        self, *, sink: Callable[[UsageEvent], None], prices: PriceBook, provider: str,
+        default_tags: Mapping[str, str] | None = None, budgets: MemoryBudgets | None = None, source: str = "sdk",
+    ) -> None:
+        self.sink = sink
+        self.prices = prices
+        self.provider = provider
+        self.default_tags = dict(default_tags or {})
+        self.budgets = budgets
+        self.source = source
+        self.stats = CaptureStats()
+
+    def begin(
+        self, method: str, path: str, content: bytes | None, *, context: Context | None = None,
+    ) -> tuple[Call | None, bytes | None]:
+        """Start metering a request: (the call or None when nothing is billed, the body to send instead or None).
+
+        Raises `BudgetExceeded` when a hard budget would be crossed: the request must not be sent.
+        """
+        if method.upper() != "POST" or is_free(path):
+            return None, None
+        try:
+            request, replaced = read_request(self.provider, method, path, content)
+        except ConfigError:
+            return None, None  # not JSON (an upload): the provider will answer; nothing to meter
+        context = context or current()
+        tags = {**self.default_tags, **context.tags, **body_tags(request.body)}
+        reservation = None
+        if self.budgets is not None and request.model:
+            worst = estimate_request(request.body, provider=request.provider, model=request.model, prices=self.prices)
+            dims = {**tags, "model": request.model, "provider": request.provider}
+            reservation = self.budgets.reserve(dims, worst.cost.total or Decimal(0))
+        self.stats.calls += 1
+        return Call(self, request, tags, context, reservation), replaced
+
+
+class Call:
+    """One request in flight. `finish()` records it exactly once, whatever happens."""
+
+    def __init__(
+        self, capture: Capture, request: CallRequest, tags: dict[str, str], context: Context,
+        reservation: Reservation | None,
+    ) -> None:
+        self.capture = capture
+        self.request = request
+        self.tags = tags
+        self.context = context
+        self.reservation = reservation
+        self.ts = datetime.now(UTC)
+        self.t0 = time.perf_counter()
+        self.tap: Tap | None = None
+        self.http_status: int | None = None
+        self._done = False
+        self._lock = threading.Lock()
+
+    def respond(self, status: int, content_type: str | None) -> Tap:
+        """The response started: the tap that its body's bytes go through."""
+        self.http_status = status
+        if content_type and content_type.startswith("text/event-stream"):
+            self.tap = StreamTap(self.request.provider, hide_usage=self.request.hide_usage and status < 400)
+        else:
+            self.tap = BodyTap(self.request.provider, self.request.model)
+        return self.tap
+
+    def finish(self, *, aborted: bool = False, error: BaseException | None = None) -> UsageEvent | None:
+        """Record the call: `aborted` when its stream stopped early (the caller let go, or the connection broke),
+        `error` when it failed before a response. Returns the event (None if not metered). Never raises."""
+        with self._lock:
+            if self._done:
+                return None
+            self._done = True
+        capture = self.capture
+        try:
+            event = self._event(aborted, error)
+            if event is None:
+                self._settle(Decimal(0))
+                return None
+            capture.sink(event)
+            capture.stats.recorded += 1
+            capture.stats.estimated += event.estimated
+            self._settle(event.cost.total or Decimal(0))
+            return event
+        except Exception as exc:  # noqa: BLE001 - recording must never break the caller
+            capture.stats.errors += 1
+            capture.stats.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("llmledger could not record a %s call", self.request.provider)
+            self._settle(Decimal(0))
+            return None
+
+    def _settle(self, actual: Decimal) -> None:
+        if self.reservation is not None and self.capture.budgets is not None:
+            self.capture.budgets.settle(self.reservation, actual)
+
+    def _event(self, aborted: bool, error: BaseException | None) -> UsageEvent | None:
+        request, tap = self.request, self.tap
+        model = request.model
+        request_id = tier = None
+        estimated = False
+        failed = error is not None or (self.http_status or 0) >= 400
+        complete = False
+        usage: Usage | None = None
+        if tap is not None:
+            try:
+                parsed = tap.result()
+                usage, model = parsed.usage, parsed.model or model
+                request_id, tier = parsed.request_id, parsed.service_tier
+                complete = True
+            except ParseError:
+                partial = tap.partial()
+                model = partial.model or model
+                request_id = partial.request_id
+                if aborted or isinstance(tap, StreamTap) and not failed:
+                    usage, estimated = self._estimate(partial.usage, partial.text, model), True
+        if usage is None and request.api == "other":
+            return None  # not a model call, and no usage came back: nothing to meter
+        model = model or "unknown"
+        if usage is None:
+            usage, cost = Usage(requests=0), _NOTHING_BILLED
+        else:
+            cost = self.capture.prices.price(usage, provider=request.provider, model=model, at=self.ts,
+                                             service_tier=tier)
+        # A stream whose usage arrived is complete even if the caller closed it before the last bytes ([DONE]).
+        if (self.http_status or 0) >= 400 or tap is None:
+            status = "error"
+        elif aborted and not complete:
+            status = "aborted"
+        else:
+            status = "ok"
+        return UsageEvent(
+            provider=request.provider, model=model, usage=usage, cost=cost, ts=self.ts, tags=self.tags,
+            session_id=self.context.session_id, parent_id=self.context.parent_id,
+            latency_ms=round((time.perf_counter() - self.t0) * 1000), status=status, source=self.capture.source,
+            request_id=request_id, service_tier=tier, estimated=estimated, http_status=self.http_status,
+        )
+
+    def _estimate(self, seen: Usage | None, text: str, model: str | None) -> Usage:
+        """Usage of a stream that ended without its final count: what it reported, plus tokens counted."""
+        provider, name = self.request.provider, model or ""
+        output = count_text(text, provider=provider, model=name).tokens
+        if seen is not None and seen.total_input:
+            return Usage(
+                input=seen.input, cache_read=seen.cache_read, cache_write_5m=seen.cache_write_5m,
+                cache_write_1h=seen.cache_write_1h, audio_in=seen.audio_in, output=max(seen.output, output),
+                reasoning=seen.reasoning, web_searches=seen.web_searches,
+            )
+        return Usage(input=count_request(self.request.body, provider=provider, model=name).tokens, output=output)
+
