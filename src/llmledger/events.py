@@ -47,6 +47,8 @@ class UsageEvent:
     estimated: bool = False
     reported_cost: Decimal | None = None
     http_status: int | None = None
+    # The request and response text, only when the user opted in to storing it (`instrument(store_content=True)`).
+    content: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     recorded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def to_dict(self) -> dict[str, Any]:

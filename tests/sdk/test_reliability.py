@@ -52,7 +52,7 @@ class DownStore:
 def test_store_outage_spools_and_replays(fake: FakeProvider, tmp_path: Path) -> None:
     real = Ledger.open(f"sqlite:///{tmp_path / 'l.db'}")
     store = DownStore(real.store)
-    ledger = Ledger(store, spool_dir=tmp_path / "spool", flush_interval=0.01, retry_interval=0.05)  # type: ignore[arg-type]
+    ledger = Ledger(store, spool_dir=tmp_path / "spool", flush_interval=0.01, retry_interval=0.0)  # type: ignore[arg-type]
     c = llmledger.instrument(openai.OpenAI(base_url=fake.openai_url, api_key="k", max_retries=0), ledger=ledger)
     store.down.set()
     for i in range(5):
@@ -112,3 +112,21 @@ def test_no_prompt_or_completion_text_is_stored(fake: FakeProvider, sqlite_ledge
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("ledger.db*"))
     for text in (b"hunter2", b"capital of the UK", b"London", b"sk-secret-key-123"):
         assert text not in stored
+
+
+def test_content_is_stored_only_when_opted_in(fake: FakeProvider, ledger: Ledger) -> None:
+    c = llmledger.instrument(openai.OpenAI(base_url=fake.openai_url, api_key="k", max_retries=0), ledger=ledger,
+                             store_content=True)
+    c.chat.completions.create(model="gpt-4o-mini", messages=HI, extra_headers={"x-fake-usage": "5,5"})
+    list(c.chat.completions.create(model="gpt-4o-mini", messages=HI, stream=True))
+    body, stream = recorded(ledger)
+    stored = ledger.content(body.id)
+    assert stored is not None and stored["request"]["messages"] == HI
+    assert stored["response"]["choices"][0]["message"]["role"] == "assistant"
+    assert ledger.content(stream.id) == {
+        "request": {"model": "gpt-4o-mini", "messages": HI, "stream": True, "stream_options": {"include_usage": True}},
+        "response": {"text": "The capital of the UK is London."},
+    }
+    plain = llmledger.instrument(openai.OpenAI(base_url=fake.openai_url, api_key="k", max_retries=0), ledger=ledger)
+    plain.chat.completions.create(model="gpt-4o-mini", messages=HI)
+    assert ledger.content(recorded(ledger)[-1].id) is None

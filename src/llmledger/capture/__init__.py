@@ -50,6 +50,7 @@ class Capture:
     def __init__(
         self, *, sink: Callable[[UsageEvent], None], prices: PriceBook, provider: str,
         default_tags: Mapping[str, str] | None = None, budgets: MemoryBudgets | None = None, source: str = "sdk",
+        store_content: bool = False,
     ) -> None:
         self.sink = sink
         self.prices = prices
@@ -57,6 +58,7 @@ class Capture:
         self.default_tags = dict(default_tags or {})
         self.budgets = budgets
         self.source = source
+        self.store_content = store_content  # opt-in: keep request and response text with the event
         self.stats = CaptureStats()
 
     def begin(
@@ -180,6 +182,8 @@ class Call:
             session_id=self.context.session_id, parent_id=self.context.parent_id,
             latency_ms=round((time.perf_counter() - self.t0) * 1000), status=status, source=self.capture.source,
             request_id=request_id, service_tier=tier, estimated=estimated, http_status=self.http_status,
+            content={"request": dict(request.body), "response": tap.content() if tap else None}
+            if self.capture.store_content else None,
         )
 
     def _estimate(self, seen: Usage | None, text: str, model: str | None) -> Usage:

@@ -74,6 +74,10 @@ class StreamTap:
     def partial(self) -> Partial:
         return self.collector.partial()
 
+    def content(self) -> Any:
+        """What the caller was sent, as text (for users who opted in to storing it)."""
+        return {"text": self.collector.partial().text}
+
 
 def _is_usage_chunk(data: Any) -> bool:
     """The chunk that `stream_options.include_usage` adds: usage and no choices."""
@@ -111,6 +115,13 @@ class BodyTap:
 
     def partial(self) -> Partial:
         return Partial(None, "")
+
+    def content(self) -> Any:
+        body = b"".join(self.parts).decode("utf-8", "replace")
+        try:
+            return json.loads(body)
+        except ValueError:
+            return body
 
 
 Tap = StreamTap | BodyTap

@@ -73,6 +73,10 @@ class Ledger:
     def count(self) -> int:
         return self.store.count()
 
+    def content(self, event_id: str) -> dict[str, Any] | None:
+        """An event's request and response, stored only when content capture was opted in."""
+        return self.store.content(event_id)
+
     def recompute(self, prices: PriceBook, query: ReportQuery | None = None, *, batch: int = 2000) -> tuple[int, int]:
         """Re-price stored events with `prices`; returns (events checked, events whose cost changed)."""
         checked = changed = 0

@@ -79,6 +79,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         sqlite="ALTER TABLE usage_events ADD COLUMN http_status INTEGER;",
         postgres="ALTER TABLE usage_events ADD COLUMN http_status INTEGER;",
     ),
+    Migration(
+        "0004_usage_content",
+        # Prompt and completion text, kept apart from the events and only for users who opted in.
+        sqlite="CREATE TABLE usage_content (event_id TEXT PRIMARY KEY, request TEXT, response TEXT);",
+        postgres="CREATE TABLE usage_content (event_id TEXT PRIMARY KEY, request TEXT, response TEXT);",
+    ),
 )
 
 

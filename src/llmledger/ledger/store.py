@@ -5,6 +5,7 @@ A backend (sqlite.py, postgres.py) supplies its connection, its `Dialect` and it
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -106,11 +107,35 @@ class SQLStore:
             conn = self._write_connection()
             try:
                 with self._transaction(conn):
-                    return self._insert(conn, rows)
+                    inserted = self._insert(conn, rows)
+                    self._insert_content(conn, [e for e in events if e.content is not None])
+                    return inserted
             except self.unavailable:
                 raise
             except refused as exc:
                 raise RejectedEvents(f"the ledger at {self.description} refused the events: {exc}") from exc
+
+    def _insert_content(self, conn: Any, events: list[UsageEvent]) -> None:
+        if not events:
+            return
+        p = self.dialect.param
+        conn.cursor().executemany(
+            f"INSERT INTO usage_content (event_id, request, response) VALUES ({p}, {p}, {p}) "
+            "ON CONFLICT (event_id) DO NOTHING",
+            [(e.id, json.dumps((e.content or {}).get("request")), json.dumps((e.content or {}).get("response")))
+             for e in events],
+        )
+
+    def content(self, event_id: str) -> dict[str, Any] | None:
+        """The stored request and response of an event (only kept when the user opted in), or None."""
+        p = self.dialect.param
+        with self._unavailable("read"):
+            cur = self._read_connection().cursor()
+            cur.execute(f"SELECT request, response FROM usage_content WHERE event_id = {p}", (event_id,))
+            row = cur.fetchone()
+        if row is None:
+            return None
+        return {"request": json.loads(row[0]), "response": json.loads(row[1])}
 
     def report(self, query: q.ReportQuery, *, use_rollup: bool = True) -> list[q.Row]:
         parts = rollup.plan(query) if use_rollup and self.has_rollup else [(q.EVENTS, query)]

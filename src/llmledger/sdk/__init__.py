@@ -108,7 +108,7 @@ def _flush_at_exit(ledger: Ledger) -> None:
 def instrument(
     client: T, *, ledger: Ledger | None = None, prices: PriceBook | None = None,
     tags: Mapping[str, Any] | None = None, budget: Budget | Sequence[Budget] | None = None,
-    provider: str | None = None, propagate_threads: bool = True,
+    provider: str | None = None, propagate_threads: bool = True, store_content: bool = False,
 ) -> T:
     """Meter every call `client` makes; returns the same client.
 
@@ -116,7 +116,8 @@ def instrument(
     bare ``httpx2.Client``/``AsyncClient``. `tags` are defaults under the ones set with `llmledger.tags()`.
     `budget` guards the calls client-side: a call whose worst case would cross a hard budget raises
     `BudgetExceeded` before it is sent. `provider` overrides the provider id guessed from the client and its
-    base URL (e.g. ``deepseek`` for an OpenAI client pointed at DeepSeek).
+    base URL (e.g. ``deepseek`` for an OpenAI client pointed at DeepSeek). Prompt and completion text is kept
+    only with ``store_content=True`` (read it back with `Ledger.content(event_id)`).
     """
     http = getattr(client, "_client", client)
     if not isinstance(http, httpx2.Client | httpx2.AsyncClient):
@@ -134,6 +135,7 @@ def instrument(
     capture = Capture(
         sink=ledger.record, prices=prices, provider=provider or _provider_of(client),
         default_tags=validate_tags(dict(tags or {}), where="instrument(tags=…)"), budgets=budgets,
+        store_content=store_content,
     )
     wrap: Any = AsyncLedgerTransport if isinstance(http, httpx2.AsyncClient) else LedgerTransport
     http._transport = wrap(http._transport, capture)
