@@ -10,6 +10,7 @@
     ├── StoreUnavailable             the ledger database cannot be reached or used (retry later)
     ├── RejectedEvents               the ledger refuses these events (a value out of its range): never retried
     └── BudgetExceeded               a call's worst-case cost would cross a hard budget: refused before it is sent
+        └── RateLimitExceeded        a call would pass a requests- or tokens-per-minute limit
 
 Messages name the offending value and say what to do. They are turned into CLI messages (and later HTTP
 responses) only at the edges.
@@ -30,6 +31,7 @@ __all__ = [
     "StoreUnavailable",
     "RejectedEvents",
     "BudgetExceeded",
+    "RateLimitExceeded",
 ]
 
 
@@ -83,6 +85,8 @@ class BudgetExceeded(LedgerError):
     refused call's worst case, and `retry_after` the seconds until the window ends.
     """
 
+    code = "budget_exceeded"
+
     def __init__(
         self, message: str, *, budget: str, limit: Decimal, spent: Decimal, reserved: Decimal, requested: Decimal,
         retry_after: int,
@@ -94,3 +98,9 @@ class BudgetExceeded(LedgerError):
         self.reserved = reserved
         self.requested = requested
         self.retry_after = retry_after
+
+
+class RateLimitExceeded(BudgetExceeded):
+    """A call would pass a rate limit (requests or tokens per window); `spent` and `limit` count those."""
+
+    code = "rate_limit_exceeded"

@@ -15,15 +15,21 @@ from typing import Any
 
 from ..errors import ConfigError
 
-__all__ = ["Budget", "WINDOWS", "window_bounds"]
+__all__ = ["Budget", "RateLimit", "Limit", "WINDOWS", "window_bounds", "Demand"]
 
-WINDOWS = ("hour", "day", "week", "month")
+WINDOWS = ("minute", "hour", "day", "week", "month")
 MODES = ("hard", "soft")
+METRICS = ("usd", "requests", "tokens")
+# What one call asks of the limits: its worst-case dollars, one request, its worst-case tokens.
+Demand = Mapping[str, Decimal]
 
 
 def window_bounds(window: str, at: datetime) -> tuple[datetime, datetime]:
     """The calendar window (UTC) holding `at`: [start, end). Weeks start on Monday."""
     at = at.astimezone(UTC)
+    if window == "minute":
+        start = at.replace(second=0, microsecond=0)
+        return start, start + timedelta(minutes=1)
     if window == "hour":
         start = at.replace(minute=0, second=0, microsecond=0)
         return start, start + timedelta(hours=1)
@@ -38,6 +44,10 @@ def window_bounds(window: str, at: datetime) -> tuple[datetime, datetime]:
         end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
         return start, end
     raise ConfigError(f"budget window {window!r} is not one of {', '.join(WINDOWS)}")
+
+
+def in_scope(scope: Mapping[str, str], dims: Mapping[str, str]) -> bool:
+    return all(dims.get(key) == value for key, value in scope.items())
 
 
 def _money(value: Any, where: str) -> Decimal:
@@ -84,9 +94,63 @@ class Budget:
             where = ",".join(f"{k}={v}" for k, v in sorted(self.scope.items())) or "global"
             set_(self, "name", f"{where}/{self.window}")
 
+    metric = "usd"
+
+    @property
+    def limit(self) -> Decimal:
+        return self.limit_usd
+
+    @property
+    def cap(self) -> Decimal:
+        """The most the window may hold before a hard budget refuses (limit plus tolerance)."""
+        return self.limit_usd + self.tolerance_usd
+
     def applies_to(self, dims: Mapping[str, str]) -> bool:
-        """True when a call with these attributes (tags, model, provider) is in this budget's scope."""
-        return all(dims.get(key) == value for key, value in self.scope.items())
+        """True when a call with these attributes (tags, model, provider, key) is in this budget's scope."""
+        return in_scope(self.scope, dims)
 
     def window_at(self, at: datetime) -> tuple[datetime, datetime]:
         return window_bounds(self.window, at)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `limit` requests (or tokens) per `window` (a minute by default) for calls in `scope`. Always hard.
+
+    Token limits count each call's worst case (input + max_tokens) while it runs and its actual tokens after.
+    """
+
+    limit: int
+    metric: str = "requests"
+    scope: Mapping[str, str] = field(default_factory=dict)
+    name: str = ""
+    window: str = "minute"
+
+    mode = "hard"
+
+    @property
+    def cap(self) -> Decimal:
+        return Decimal(self.limit)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 0:
+            raise ConfigError(
+                f"rate limit must be a whole number of {self.metric} per {self.window}, got {self.limit!r}"
+            )
+        if self.metric not in ("requests", "tokens"):
+            raise ConfigError(f"rate limit metric {self.metric!r} is not one of requests, tokens")
+        if self.window not in WINDOWS:
+            raise ConfigError(f"rate limit window {self.window!r} is not one of {', '.join(WINDOWS)}")
+        object.__setattr__(self, "scope", dict(self.scope))
+        if not self.name:
+            where = ",".join(f"{k}={v}" for k, v in sorted(self.scope.items())) or "global"
+            object.__setattr__(self, "name", f"{where}/{self.metric}-per-{self.window}")
+
+    def applies_to(self, dims: Mapping[str, str]) -> bool:
+        return in_scope(self.scope, dims)
+
+    def window_at(self, at: datetime) -> tuple[datetime, datetime]:
+        return window_bounds(self.window, at)
+
+
+Limit = Budget | RateLimit

@@ -1,4 +1,4 @@
-"""Budget state held in this process: reserve the worst case, settle the actual cost, release on failure.
+"""Limit state held in this process: reserve the worst case, settle the actual, release on failure.
 
 All changes happen under one lock, so a reservation that would cross a hard limit is refused even when many
 threads call at once. Spend from before this process started is read from the ledger (``spent_since``) when a
@@ -13,14 +13,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from ..errors import BudgetExceeded, ConfigError
-from . import Budget
+from ..errors import BudgetExceeded, ConfigError, RateLimitExceeded
+from . import Demand, Limit
 
-__all__ = ["MemoryBudgets", "Reservation"]
+__all__ = ["MemoryBudgets", "Reservation", "refusal", "check_unique"]
 
 _ZERO = Decimal(0)
-SpentSince = Callable[[Budget, datetime], Decimal]
+SpentSince = Callable[[Limit, datetime], Decimal]
 
 
 @dataclass
@@ -33,87 +34,103 @@ class _Window:
 
 @dataclass(frozen=True)
 class Reservation:
-    """What one call holds: an amount in each budget window it is in."""
+    """What one call holds: an amount in each limit's window it is in."""
 
-    holds: tuple[tuple[Budget, datetime, Decimal], ...]
+    holds: tuple[tuple[Limit, datetime, Decimal], ...]
 
 
-_NOTHING = Reservation(())
+NOTHING = Reservation(())
+
+
+def check_unique(limits: Sequence[Limit]) -> None:
+    names = [b.name for b in limits]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"budget and rate limit names must be unique; got {', '.join(sorted(names))}")
+
+
+def refusal(limit: Limit, spent: Decimal, reserved: Decimal, amount: Decimal, end: datetime, now: datetime,
+            error: type[BudgetExceeded] = BudgetExceeded) -> BudgetExceeded:
+    """The error for a refused call, with what to do about it."""
+    retry_after = max(1, math.ceil((end - now).total_seconds()))
+    if limit.metric == "usd":
+        return error(
+            f"budget {limit.name!r} would be exceeded: ${spent} spent and ${reserved} reserved of ${limit.limit} "
+            f"this {limit.window}, and this call may cost up to ${amount}; lower max_tokens, raise the budget, or "
+            f"retry after {end.isoformat()}",
+            budget=limit.name, limit=Decimal(limit.limit), spent=spent, reserved=reserved, requested=amount,
+            retry_after=retry_after,
+        )
+    return RateLimitExceeded(
+        f"rate limit {limit.name!r} reached: {spent + reserved} of {limit.limit} {limit.metric} this "
+        f"{limit.window} (this call needs {amount}); retry after {retry_after} s",
+        budget=limit.name, limit=Decimal(limit.limit), spent=spent, reserved=reserved, requested=amount,
+        retry_after=retry_after,
+    )
 
 
 class MemoryBudgets:
     def __init__(
-        self, budgets: Sequence[Budget], *, spent_since: SpentSince | None = None,
+        self, limits: Sequence[Limit], *, spent_since: SpentSince | None = None,
         error: type[BudgetExceeded] = BudgetExceeded,
     ) -> None:
-        self.budgets = tuple(budgets)
-        names = [b.name for b in self.budgets]
-        if len(set(names)) != len(names):
-            raise ConfigError(f"budget names must be unique; got {', '.join(sorted(names))}")
+        check_unique(limits)
+        self.budgets = tuple(limits)
         self.spent_since = spent_since
-        self.error = error  # the class to raise (the SDK mixes in its client's own error class)
+        self.error = error  # the class to raise for dollar budgets (the SDK mixes in its client's own error class)
         self._lock = threading.Lock()
         self._windows: dict[str, _Window] = {}
 
-    def reserve(self, dims: Mapping[str, str], amount: Decimal, *, now: datetime | None = None) -> Reservation:
-        """Hold `amount` in every budget in scope, or raise `BudgetExceeded` (holding nothing) if a hard one
-        would be crossed."""
+    def reserve(self, dims: Mapping[str, str], demand: Demand, *, now: datetime | None = None) -> Reservation:
+        """Hold the call's demand in every limit in scope, or raise `BudgetExceeded` / `RateLimitExceeded`
+        (holding nothing) if a hard one would be crossed."""
         now = now or datetime.now(UTC)
         applicable = [b for b in self.budgets if b.applies_to(dims)]
         if not applicable:
-            return _NOTHING
+            return NOTHING
         with self._lock:
-            windows = [(b, self._window(b, now)) for b in applicable]
-            for budget, window in windows:
-                if budget.mode == "hard" and window.spent + window.reserved + amount > (
-                    budget.limit_usd + budget.tolerance_usd
-                ):
-                    raise self._refusal(budget, window, amount, now)
-            for _, window in windows:
+            windows = [(b, self._window(b, now), demand.get(b.metric, _ZERO)) for b in applicable]
+            for limit, window, amount in windows:
+                if limit.mode == "hard" and window.spent + window.reserved + amount > limit.cap:
+                    raise refusal(limit, window.spent, window.reserved, amount, window.end, now, self.error)
+            for _, window, amount in windows:
                 window.reserved += amount
-            return Reservation(tuple((b, w.start, amount) for b, w in windows))
+            return Reservation(tuple((b, w.start, amount) for b, w, amount in windows))
 
-    def settle(self, reservation: Reservation, actual: Decimal) -> None:
-        """The call ended and cost `actual`: swap its hold for the spend."""
+    def settle(self, reservation: Reservation, actual: Demand) -> None:
+        """The call ended: swap its holds for what it actually used."""
         self._finish(reservation, actual)
 
     def release(self, reservation: Reservation) -> None:
-        """The call failed before costing anything: drop its hold."""
-        self._finish(reservation, _ZERO)
+        """The call used nothing: drop its holds."""
+        self._finish(reservation, {})
 
-    def status(self, *, now: datetime | None = None) -> list[dict[str, object]]:
+    def status(self, *, now: datetime | None = None) -> list[dict[str, Any]]:
         now = now or datetime.now(UTC)
         with self._lock:
             out = []
-            for budget in self.budgets:
-                window = self._window(budget, now)
-                out.append({"budget": budget.name, "limit": budget.limit_usd, "spent": window.spent,
+            for limit in self.budgets:
+                window = self._window(limit, now)
+                out.append({"name": limit.name, "metric": limit.metric, "limit": limit.limit, "spent": window.spent,
                             "reserved": window.reserved, "window_start": window.start, "window_end": window.end})
             return out
 
-    def _finish(self, reservation: Reservation, actual: Decimal) -> None:
+    def in_flight(self) -> Decimal:
         with self._lock:
-            for budget, start, amount in reservation.holds:
-                window = self._windows.get(budget.name)
+            return sum((w.reserved for w in self._windows.values()), _ZERO)
+
+    def _finish(self, reservation: Reservation, actual: Demand) -> None:
+        with self._lock:
+            for limit, start, amount in reservation.holds:
+                window = self._windows.get(limit.name)
                 if window is None or window.start != start:
                     continue  # the window rolled over meanwhile: the ledger has the spend
                 window.reserved -= amount
-                window.spent += actual
+                window.spent += actual.get(limit.metric, _ZERO)
 
-    def _window(self, budget: Budget, now: datetime) -> _Window:
-        window = self._windows.get(budget.name)
+    def _window(self, limit: Limit, now: datetime) -> _Window:
+        window = self._windows.get(limit.name)
         if window is None or not window.start <= now < window.end:
-            start, end = budget.window_at(now)
-            spent = self.spent_since(budget, start) if self.spent_since else _ZERO
-            window = self._windows[budget.name] = _Window(start, end, spent)
+            start, end = limit.window_at(now)
+            spent = self.spent_since(limit, start) if self.spent_since and limit.metric == "usd" else _ZERO
+            window = self._windows[limit.name] = _Window(start, end, spent)
         return window
-
-    def _refusal(self, budget: Budget, window: _Window, amount: Decimal, now: datetime) -> BudgetExceeded:
-        retry_after = max(1, math.ceil((window.end - now).total_seconds()))
-        return self.error(
-            f"budget {budget.name!r} would be exceeded: ${window.spent} spent and ${window.reserved} reserved of "
-            f"${budget.limit_usd} this {budget.window}, and this call may cost up to ${amount}; lower max_tokens, "
-            f"raise the budget, or retry after {window.end.isoformat()}",
-            budget=budget.name, limit=budget.limit_usd, spent=window.spent, reserved=window.reserved,
-            requested=amount, retry_after=retry_after,
-        )

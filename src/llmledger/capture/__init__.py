@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from ..attribution import Context, current
 from ..budgets.memory import MemoryBudgets, Reservation
@@ -32,6 +33,7 @@ from .taps import BodyTap, StreamTap, Tap
 __all__ = ["Capture", "Call", "CaptureStats"]
 
 log = logging.getLogger("llmledger.capture")
+_ZERO, _ONE = Decimal(0), Decimal(1)
 _NOTHING_BILLED = Cost("priced", Decimal(0), reason="nothing billed: the call failed before the provider used tokens")
 
 
@@ -62,27 +64,44 @@ class Capture:
         self.stats = CaptureStats()
 
     def begin(
-        self, method: str, path: str, content: bytes | None, *, context: Context | None = None,
+        self, method: str, path: str, content: bytes | Mapping[str, Any] | None, *, context: Context | None = None,
+        tags: Mapping[str, str] | None = None, key_id: str | None = None, changed: bool = False,
+        strict: bool = False,
     ) -> tuple[Call | None, bytes | None]:
         """Start metering a request: (the call or None when nothing is billed, the body to send instead or None).
 
-        Raises `BudgetExceeded` when a hard budget would be crossed: the request must not be sent.
+        Tags are the instrument's defaults, then `context`'s (the caller's `llmledger.tags()`), then the body's;
+        or exactly `tags` when given (the gateway decides them). Raises `BudgetExceeded` (or `RateLimitExceeded`)
+        when a hard limit would be crossed: the request must not be sent. A body that is not a JSON object is
+        passed through unmetered, or raises `ConfigError` when `strict`.
         """
         if method.upper() != "POST" or is_free(path):
             return None, None
         try:
-            request, replaced = read_request(self.provider, method, path, content)
+            request, replaced = read_request(self.provider, method, path, content, changed=changed)
         except ConfigError:
+            if strict:
+                raise
             return None, None  # not JSON (an upload): the provider will answer; nothing to meter
         context = context or current()
-        tags = {**self.default_tags, **context.tags, **body_tags(request.body)}
+        if tags is None:
+            tags = {**self.default_tags, **context.tags, **body_tags(request.body)}
         reservation = None
-        if self.budgets is not None and request.model:
-            worst = estimate_request(request.body, provider=request.provider, model=request.model, prices=self.prices)
-            dims = {**tags, "model": request.model, "provider": request.provider}
-            reservation = self.budgets.reserve(dims, worst.cost.total or Decimal(0))
+        if self.budgets is not None:
+            dims = {**tags, "model": request.model or "", "provider": request.provider}
+            if key_id is not None:
+                dims["key"] = key_id
+            reservation = self.budgets.reserve(dims, self.demand(request))
         self.stats.calls += 1
-        return Call(self, request, tags, context, reservation), replaced
+        return Call(self, request, dict(tags), context, reservation, key_id), replaced
+
+    def demand(self, request: CallRequest) -> dict[str, Decimal]:
+        """What a call may use at worst: its dollars (counted input + max_tokens of output), one request, tokens."""
+        if request.model is None:
+            return {"requests": _ONE}
+        worst = estimate_request(request.body, provider=request.provider, model=request.model, prices=self.prices)
+        return {"usd": worst.cost.total or _ZERO, "requests": _ONE,
+                "tokens": Decimal(worst.input_tokens + worst.max_output_tokens)}
 
 
 class Call:
@@ -90,9 +109,10 @@ class Call:
 
     def __init__(
         self, capture: Capture, request: CallRequest, tags: dict[str, str], context: Context,
-        reservation: Reservation | None,
+        reservation: Reservation | None, key_id: str | None = None,
     ) -> None:
         self.capture = capture
+        self.key_id = key_id
         self.request = request
         self.tags = tags
         self.context = context
@@ -124,23 +144,25 @@ class Call:
         try:
             event = self._event(aborted, error)
             if event is None:
-                self._settle(Decimal(0))
+                self._settle({"requests": _ONE})
                 return None
+            self._settle({"usd": event.cost.total or _ZERO, "requests": _ONE,
+                          "tokens": Decimal(event.usage.total_input + event.usage.total_output)})
             capture.sink(event)
             capture.stats.recorded += 1
             capture.stats.estimated += event.estimated
-            self._settle(event.cost.total or Decimal(0))
             return event
         except Exception as exc:  # noqa: BLE001 - recording must never break the caller
             capture.stats.errors += 1
             capture.stats.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("llmledger could not record a %s call", self.request.provider)
-            self._settle(Decimal(0))
+            self._settle({"requests": _ONE})
             return None
 
-    def _settle(self, actual: Decimal) -> None:
-        if self.reservation is not None and self.capture.budgets is not None:
-            self.capture.budgets.settle(self.reservation, actual)
+    def _settle(self, actual: dict[str, Decimal]) -> None:
+        reservation, self.reservation = self.reservation, None
+        if reservation is not None and self.capture.budgets is not None:
+            self.capture.budgets.settle(reservation, actual)
 
     def _event(self, aborted: bool, error: BaseException | None) -> UsageEvent | None:
         request, tap = self.request, self.tap
@@ -182,6 +204,7 @@ class Call:
             session_id=self.context.session_id, parent_id=self.context.parent_id,
             latency_ms=round((time.perf_counter() - self.t0) * 1000), status=status, source=self.capture.source,
             request_id=request_id, service_tier=tier, estimated=estimated, http_status=self.http_status,
+            key_id=self.key_id,
             content={"request": dict(request.body), "response": tap.content() if tap else None}
             if self.capture.store_content else None,
         )

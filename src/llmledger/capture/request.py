@@ -42,16 +42,21 @@ class CallRequest:
     hide_usage: bool = False  # include_usage was added by us: strip the usage chunk from the caller's stream
 
 
-def read_request(provider: str, method: str, path: str, content: bytes | None) -> tuple[CallRequest, bytes | None]:
+def read_request(
+    provider: str, method: str, path: str, content: bytes | Mapping[str, Any] | None, *, changed: bool = False,
+) -> tuple[CallRequest, bytes | None]:
     """The request, and the body to send instead of `content` (None: send it unchanged).
 
-    Raises `ConfigError` for a body that is not a JSON object; returns an ``other`` request for anything without
-    a JSON body (it is metered only if a usage object comes back).
+    `content` is the body's bytes, or the body already decoded (then `changed` says the caller altered it, so it
+    must be encoded again). Raises `ConfigError` for a body that is not a JSON object; returns an ``other``
+    request for anything without a JSON body (it is metered only if a usage object comes back).
     """
     provider = canonical_provider(provider)
     api = next((name for suffix, name in _APIS if path.rstrip("/").endswith(suffix)), "other")
     body: Any = {}
-    if content and method.upper() == "POST":
+    if isinstance(content, Mapping):
+        body = dict(content)
+    elif content and method.upper() == "POST":
         try:
             body = json.loads(content)
         except ValueError as exc:
@@ -60,14 +65,13 @@ def read_request(provider: str, method: str, path: str, content: bytes | None) -
             raise ConfigError(f"the request body must be a JSON object, got {type(body).__name__}")
     model = body.get("model") if isinstance(body.get("model"), str) else None
     stream = body.get("stream") is True
-    replaced = None
     hide = False
     if stream and api in ("chat", "completions") and _wants_usage_option(provider):
         options = body.get("stream_options")
         if not (isinstance(options, dict) and options.get("include_usage") is True):
             body = {**body, "stream_options": {**(options if isinstance(options, dict) else {}), "include_usage": True}}
-            replaced = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-            hide = True
+            changed = hide = True
+    replaced = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode() if changed else None
     return CallRequest(provider, api, model, stream, body, hide), replaced
 
 

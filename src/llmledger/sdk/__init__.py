@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from ..attribution import propagate_to_threads, validate_tags
-from ..budgets import Budget
+from ..budgets import Budget, Limit
 from ..budgets.memory import MemoryBudgets
 from ..capture import Capture
 from ..errors import BudgetExceeded, ConfigError
@@ -194,7 +194,7 @@ def _guard(budget: Budget | Sequence[Budget] | None, ledger: Ledger, error: type
     if not all(isinstance(b, Budget) for b in budgets):
         raise ConfigError("instrument(budget=…) takes an llmledger.Budget or a list of them")
 
-    def spent_since(b: Budget, start: datetime) -> Decimal:
+    def spent_since(b: Limit, start: datetime) -> Decimal:
         ledger.flush(10)  # this process's queued calls count too
         query = ReportQuery(since=start, where=tuple(Filter(k, v) for k, v in b.scope.items()))
         return sum((row["cost"] for row in ledger.report(query)), Decimal(0))
