@@ -9,10 +9,9 @@ from decimal import Decimal
 import pytest
 
 from llmledger import Budget, BudgetExceeded, ConfigError
-from llmledger.budgets import RateLimit
-from llmledger.errors import RateLimitExceeded
-from llmledger.budgets import window_bounds
+from llmledger.budgets import RateLimit, window_bounds
 from llmledger.budgets.memory import MemoryBudgets
+from llmledger.errors import RateLimitExceeded
 
 AT = datetime(2026, 11, 25, 15, 42, 7, tzinfo=UTC)  # a Wednesday
 
