@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2
@@ -95,30 +96,44 @@ def streamed_call(client: openai.OpenAI, *, ask_usage: bool) -> None:
         pass
 
 
+@dataclass
+class Side:
+    wall: list[int] = field(default_factory=list)  # ns per call
+    cpu: int = 0  # ns of this process's CPU (every thread: the ledger's writer too) over this side's blocks
+    thread: int = 0  # ns of the calling thread's CPU over this side's blocks
+
+    def per_call(self, ns: int) -> float:
+        return ns / len(self.wall)
+
+
 def interleaved(bare: Callable[[], None], inst: Callable[[], None], n: int, block: int
-                ) -> tuple[list[int], list[int], list[float]]:
-    """n timed calls per side (ns each), in alternating blocks; which side goes first alternates too (ABBA), so a
-    drift or a burst of load on the machine hits both alike. Also the per-round difference of block medians."""
-    times: dict[str, list[int]] = {"bare": [], "inst": []}
+                ) -> tuple[Side, Side, list[float]]:
+    """n timed calls per side, in alternating blocks; which side goes first alternates too (ABBA), so a drift or a
+    burst of load on the machine hits both alike. Also the per-round difference of the two block medians."""
+    sides = {"bare": Side(), "inst": Side()}
+    order = (("bare", bare), ("inst", inst))
     paired: list[float] = []
-    sides = (("bare", bare), ("inst", inst))
     done, rnd = 0, 0
-    perf = time.perf_counter_ns
+    perf, cpu, thread = time.perf_counter_ns, time.process_time_ns, time.thread_time_ns
     while done < n:
         size = min(block, n - done)
         medians = {}
-        for name, fn in (sides if rnd % 2 == 0 else sides[::-1]):
-            out = times[name]
+        for name, fn in (order if rnd % 2 == 0 else order[::-1]):
+            side = sides[name]
+            out = side.wall
             start = len(out)
+            c0, t0 = cpu(), thread()
             for _ in range(size):
-                t0 = perf()
+                w0 = perf()
                 fn()
-                out.append(perf() - t0)
+                out.append(perf() - w0)
+            side.cpu += cpu() - c0
+            side.thread += thread() - t0
             medians[name] = statistics.median(out[start:])
         paired.append(medians["inst"] - medians["bare"])
         done += size
         rnd += 1
-    return times["bare"], times["inst"], paired
+    return sides["bare"], sides["inst"], paired
 
 
 def pct(values: list[int], q: float) -> float:
@@ -175,6 +190,19 @@ def threaded(fn: Callable[[], None], n: int, threads: int) -> tuple[float, int, 
     return time.perf_counter() - start, sum(counts), sum(failures)
 
 
+def server_cpu(pid: int) -> float | None:
+    """CPU seconds the fake provider's process has used (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def load(cpu_s: float | None, wall_s: float) -> str:
+    return "n/a" if cpu_s is None else f"{cpu_s / wall_s:.2f} CPU"
+
+
 # ---------------------------------------------------------------------------------------------- main
 
 
@@ -182,15 +210,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small smoke run")
     parser.add_argument("--calls", type=int, default=100_000,
-                        help="instrumented non-streamed calls in all (latency calls count toward it)")
+                        help="instrumented non-streamed calls in all (warm-up and latency calls count toward it)")
     parser.add_argument("--latency-calls", type=int, default=20_000, help="timed non-streamed calls per client")
     parser.add_argument("--stream-calls", type=int, default=2_000, help="timed streamed calls per client and variant")
     parser.add_argument("--hook-calls", type=int, default=50_000, help="iterations of the capture hooks alone")
     parser.add_argument("--warmup", type=int, default=500, help="untimed calls per client first")
     parser.add_argument("--block", type=int, default=200, help="calls per block when interleaving")
-    parser.add_argument("--threads", type=int, default=THREADS, help="threads for the bulk (loss) calls")
+    parser.add_argument("--threads", type=int, default=THREADS, help="threads for the bulk (loss check) calls")
     parser.add_argument("--bare-bulk", type=int, default=10_000,
-                        help="bare calls over the same threads, for a throughput baseline")
+                        help="bare calls over the same threads first, as the throughput baseline")
     args = parser.parse_args()
     if args.quick:
         args.calls, args.latency_calls, args.stream_calls, args.hook_calls = 3_000, 1_000, 100, 2_000
@@ -199,18 +227,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="llmledger-bench-") as tmp:
         proc, port = start_provider(Path(tmp) / "fake_provider.log")
         try:
-            run(args, Path(tmp), port)
+            run(args, Path(tmp), port, proc.pid)
         finally:
             stop_provider(proc)
 
 
-def run(args: argparse.Namespace, tmp: Path, port: int) -> None:
+def run(args: argparse.Namespace, tmp: Path, port: int, server_pid: int) -> None:
     url = f"http://127.0.0.1:{port}/v1"
     ledger = llmledger.Ledger.open(f"sqlite:///{tmp / 'bench.db'}", spool_dir=tmp / "spool")
     bare = openai.OpenAI(base_url=url, api_key="sk-bench", max_retries=0)
     inst = llmledger.instrument(openai.OpenAI(base_url=url, api_key="sk-bench", max_retries=0), ledger=ledger)
     capture = capture_of(inst)
-    made = {"plain": 0, "streamed": 0, "hooks": 0}  # instrumented calls made, i.e. events the ledger must hold
+    made = {"plain": 0, "streamed": 0, "hooks": 0}  # instrumented calls made: events the ledger must hold
     print(f"SDK benchmark: openai {openai.__version__} client against tests/fake_provider.py on 127.0.0.1:{port}, "
           f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     print(f"  {args.latency_calls:,} timed non-streamed calls per client (blocks of {args.block}, interleaved), "
@@ -232,34 +260,45 @@ def run(args: argparse.Namespace, tmp: Path, port: int) -> None:
         gc.freeze()
 
         print("\n[1/4] non-streamed calls, end to end ...", flush=True)
-        b, i, paired = interleaved(lambda: plain_call(bare), lambda: plain_call(inst), args.latency_calls, args.block)
-        made["plain"] += len(i)
+        plain = interleaved(lambda: plain_call(bare), lambda: plain_call(inst), args.latency_calls, args.block)
+        made["plain"] += len(plain[1].wall)
 
         print("[2/4] streamed calls, end to end ...", flush=True)
         # (a) the caller asks for usage itself: identical requests and responses on both sides.
-        sa_b, sa_i, sa_p = interleaved(lambda: streamed_call(bare, ask_usage=True),
-                                       lambda: streamed_call(inst, ask_usage=True), args.stream_calls, args.block)
+        asks = interleaved(lambda: streamed_call(bare, ask_usage=True), lambda: streamed_call(inst, ask_usage=True),
+                           args.stream_calls, args.block)
         # (b) the caller does not: llmledger adds include_usage to the request and hides the usage chunk. The bare
         # side asks for usage so the server sends the same bytes to both (its caller sees one chunk more).
-        sb_b, sb_i, sb_p = interleaved(lambda: streamed_call(bare, ask_usage=True),
-                                       lambda: streamed_call(inst, ask_usage=False), args.stream_calls, args.block)
-        made["streamed"] += len(sa_i) + len(sb_i)
+        adds = interleaved(lambda: streamed_call(bare, ask_usage=True), lambda: streamed_call(inst, ask_usage=False),
+                           args.stream_calls, args.block)
+        made["streamed"] += len(asks[1].wall) + len(adds[1].wall)
 
         print("[3/4] capture hooks alone (no HTTP) ...", flush=True)
         body = json.dumps({"messages": MESSAGES, "model": MODEL}).encode()  # what the SDK sends
         raw = bare.chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES,  # type: ignore[arg-type]
                                                              extra_headers=USAGE)
         response = raw.http_response.content
-        hooks_only(capture, body, response, min(1_000, args.hook_calls))  # warm
-        made["hooks"] += min(1_000, args.hook_calls)
-        hooks = hooks_only(capture, body, response, args.hook_calls)
-        made["hooks"] += len(hooks)
+        warm = min(1_000, args.hook_calls)
+        hooks_only(capture, body, response, warm)
+        made["hooks"] += warm
         assert ledger.flush(600)
+        c0 = time.process_time_ns()
+        hooks = hooks_only(capture, body, response, args.hook_calls)
+        assert ledger.flush(600)  # the writer's share of the work: building rows, inserting them
+        hooks_cpu = time.process_time_ns() - c0
+        made["hooks"] += len(hooks)
 
         print(f"[4/4] bulk calls over {args.threads} threads (loss check) ...", flush=True)
+        s0 = server_cpu(server_pid)
+        c0 = time.process_time_ns()
         bare_s, bare_n, bare_failed = threaded(lambda: plain_call(bare), args.bare_bulk, args.threads)
+        bare_cpu = (time.process_time_ns() - c0) / 1e9
+        s1 = server_cpu(server_pid)
         rest = max(0, args.calls - made["plain"])
+        c0 = time.process_time_ns()
         inst_s, inst_n, inst_failed = threaded(lambda: plain_call(inst), rest, args.threads)
+        inst_cpu = (time.process_time_ns() - c0) / 1e9
+        s2 = server_cpu(server_pid)
         made["plain"] += inst_n
         flush_start = time.perf_counter()
         flushed = ledger.flush(600)
@@ -273,49 +312,70 @@ def run(args: argparse.Namespace, tmp: Path, port: int) -> None:
     expected = sum(made.values())
     lost = expected - stored
     stats, wstats = capture.stats, ledger.writer.stats
+    med = statistics.median
 
-    def row(label: str, bs: list[int], ins: list[int], pairs: list[float]) -> tuple:
-        added = statistics.median(ins) - statistics.median(bs)
-        return (label, us(statistics.median(bs)), us(statistics.median(ins)), us(added),
-                f"{added / statistics.median(bs):+.1%}", us(pct(bs, 0.9)), us(pct(ins, 0.9)),
-                us(pct(ins, 0.9) - pct(bs, 0.9)), us(statistics.median(pairs)))
+    def wall_row(label: str, result: tuple[Side, Side, list[float]]) -> tuple:
+        b, i, pairs = result
+        added = med(i.wall) - med(b.wall)
+        return (f"{label} ({len(i.wall):,} per side)", us(med(b.wall)), us(med(i.wall)), us(added),
+                f"{added / med(b.wall):+.1%}", us(pct(b.wall, 0.9)), us(pct(i.wall, 0.9)),
+                us(pct(i.wall, 0.9) - pct(b.wall, 0.9)), us(med(pairs)))
 
-    print()
-    print(table(("per call, us", "bare median", "instr. median", "added median", "added / bare", "bare p90",
-                 "instr. p90", "added p90", "added, median of block pairs"), [
-        row(f"non-streamed ({len(i):,} per side)", b, i, paired),
-        row(f"streamed, caller asks usage ({len(sa_i):,})", sa_b, sa_i, sa_p),
-        row(f"streamed, llmledger adds usage ({len(sb_i):,})", sb_b, sb_i, sb_p),
-    ]))
+    def cpu_row(label: str, result: tuple[Side, Side, list[float]]) -> tuple:
+        b, i, _ = result
+        return (label, us(b.per_call(b.cpu)), us(i.per_call(i.cpu)), us(i.per_call(i.cpu) - b.per_call(b.cpu)),
+                us(b.per_call(b.thread)), us(i.per_call(i.thread)), us(i.per_call(i.thread) - b.per_call(b.thread)))
+
+    labels = ("non-streamed", "streamed, caller asks for usage", "streamed, llmledger adds usage")
+    results = (plain, asks, adds)
+    print("\nwall time per call, us (end to end, same fake provider, interleaved blocks)")
+    print(table(("", "bare median", "instr. median", "added median", "added / bare", "bare p90", "instr. p90",
+                 "added p90", "added, median of block pairs"),
+                [wall_row(label, r) for label, r in zip(labels, results, strict=True)]))
+    print("\nclient CPU per call, us (mean over the same blocks; 'process' includes the ledger's writer thread)")
+    print(table(("", "bare process", "instr. process", "added process", "bare thread", "instr. thread",
+                 "added thread"), [cpu_row(label, r) for label, r in zip(labels, results, strict=True)]))
     hook_mean = sum(hooks) / len(hooks)
-    print(f"\ncapture hooks alone (begin, respond, feed, close, finish -> ledger.record), {len(hooks):,} iterations: "
-          f"mean {us(hook_mean):.1f} us, median {us(statistics.median(hooks)):.1f} us, "
-          f"p90 {us(pct(hooks, 0.9)):.1f} us per call ({hook_mean / statistics.median(b):.1%} of a bare call)")
-    print(f"\nthroughput over {args.threads} threads: bare {bare_n / bare_s:,.0f} calls/s ({bare_n:,} calls, "
-          f"{bare_failed} failed), instrumented {inst_n / inst_s if inst_s else 0:,.0f} calls/s ({inst_n:,} calls, "
-          f"{inst_failed} failed); ratio {(inst_n / inst_s) / (bare_n / bare_s) if inst_n else 0:.2f}x; "
-          f"final flush {flush_s:.2f} s ({'done' if flushed else 'TIMED OUT'})")
+    bare_med = med(plain[0].wall)
+    print(f"\ncapture hooks alone (begin, respond, feed, close, finish -> ledger.record), {len(hooks):,} iterations, "
+          f"one thread: median {us(med(hooks)):.1f} us, mean {us(hook_mean):.1f} us, p90 {us(pct(hooks, 0.9)):.1f} us "
+          f"per call ({hook_mean / bare_med:.1%} of a bare call's median); with the writer's share (process CPU "
+          f"until flushed): {us(hooks_cpu / len(hooks)):.1f} us per call")
+    bare_rate, inst_rate = bare_n / bare_s, (inst_n / inst_s if inst_n else 0.0)
+    print(f"\nthroughput over {args.threads} threads: bare {bare_rate:,.0f} calls/s ({bare_n:,} calls, {bare_failed} "
+          f"failed), instrumented {inst_rate:,.0f} calls/s ({inst_n:,} calls, {inst_failed} failed); "
+          f"ratio {inst_rate / bare_rate:.2f}x")
+    print(f"  load while bare: client {load(bare_cpu, bare_s)}, fake provider "
+          f"{load(None if s0 is None or s1 is None else s1 - s0, bare_s)}; while instrumented: client "
+          f"{load(inst_cpu, inst_s) if inst_n else 'n/a'}, fake provider "
+          f"{load(None if s1 is None or s2 is None or not inst_n else s2 - s1, inst_s or 1)}")
+    print(f"  final flush: {flush_s:.2f} s ({'done' if flushed else 'TIMED OUT'})")
     print(f"capture stats: calls {stats.calls:,}, recorded {stats.recorded:,}, estimated {stats.estimated:,}, "
           f"errors {stats.errors:,}{f' (last: {stats.last_error})' if stats.last_error else ''}")
     print(f"writer stats: written {wstats.written:,}, duplicates {wstats.duplicates:,}, spooled {wstats.spooled:,}, "
           f"replayed {wstats.replayed:,}, rejected {wstats.rejected:,}, overflowed {wstats.overflowed:,}, "
           f"failures {wstats.failures:,}")
 
-    added = us(statistics.median(i) - statistics.median(b))
+    b, i, _ = plain
+    added = us(med(i.wall) - med(b.wall))
     print("\nsummary")
+    print(f"  median added per non-streamed call: {added:.1f} us (bare {us(med(b.wall)):.1f} us, instrumented "
+          f"{us(med(i.wall)):.1f} us; median of block pairs {us(med(plain[2])):.1f} us)")
+    print(f"  added client CPU per non-streamed call: {us(i.per_call(i.cpu) - b.per_call(b.cpu)):.1f} us "
+          f"(calling thread {us(i.per_call(i.thread) - b.per_call(b.thread)):.1f} us)")
+    print(f"  capture hooks alone: {us(med(hooks)):.1f} us median, {us(hook_mean):.1f} us mean per call; "
+          f"{us(hooks_cpu / len(hooks)):.1f} us CPU per call with the writer's share")
+    print(f"  median added per streamed call: {us(med(adds[1].wall) - med(adds[0].wall)):.1f} us (llmledger adds "
+          f"usage), {us(med(asks[1].wall) - med(asks[0].wall)):.1f} us (caller asks for usage)")
+    print(f"  throughput, {args.threads} threads: bare {bare_rate:,.0f} calls/s, instrumented {inst_rate:,.0f} calls/s")
     print(f"  instrumented calls made: {expected:,} = {made['plain']:,} non-streamed through the client "
           f"+ {made['streamed']:,} streamed + {made['hooks']:,} through the capture hooks alone")
-    print(f"  events in the ledger:    {stored:,}")
+    print(f"  events in the ledger: {stored:,}")
     print(f"  events lost: {lost}")
     print(f"  capture errors: {stats.errors}")
-    print(f"  median added per non-streamed call: {added:.1f} us (bare {us(statistics.median(b)):.1f} us, "
-          f"instrumented {us(statistics.median(i)):.1f} us)")
-    print(f"  median added per streamed call: {us(statistics.median(sb_i) - statistics.median(sb_b)):.1f} us "
-          f"(llmledger adds usage), {us(statistics.median(sa_i) - statistics.median(sa_b)):.1f} us (caller asks)")
-    print(f"  capture hooks alone: {us(hook_mean):.1f} us per call (mean)")
     print(f"  target median added <= {TARGET_ADDED_US:.0f} us: {verdict(added <= TARGET_ADDED_US)}")
-    print(f"  target zero events lost over {made['plain']:,} non-streamed calls "
-          f"(>= {args.calls:,}), zero capture errors: {verdict(lost == 0 and stats.errors == 0 and flushed)}")
+    print(f"  target zero events lost over {made['plain']:,} non-streamed calls (>= {args.calls:,}): "
+          f"{verdict(lost == 0 and stats.errors == 0 and flushed and made['plain'] >= args.calls)}")
 
 
 if __name__ == "__main__":

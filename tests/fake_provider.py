@@ -6,11 +6,12 @@ It replays the recorded responses in ``shared/fixtures`` (bodies and SSE streams
 - ``x-fake-usage: 1200,35``: a Chat Completions / Messages answer with these input and output token counts;
 - ``x-fake-status: 429``: an error in the provider's format (``x-fake-usage`` adds the usage it billed);
 - ``x-fake-cut-after: 3``: send 3 stream events, then drop the connection;
-- ``x-fake-delay-ms: 50``: wait before answering.
+- ``x-fake-delay-ms: 50``: wait before answering;
+- ``x-fake-pause-after: 3``: pause 200 ms after the 3rd stream event.
 
 Like OpenAI, a Chat Completions stream carries usage only when the request asked for
 ``stream_options.include_usage``. Every request body is kept in `requests`. Run it alone with
-``python tests/fake_provider.py PORT`` (the SDK benchmark does).
+``python tests/fake_provider.py PORT`` (the SDK benchmark does). Request headers are kept in `headers`.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def _error(api: str, status: int, usage: dict[str, Any] | None) -> JSONResponse:
 class FakeProvider:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
         self.app = Starlette(routes=[
             Route("/v1/chat/completions", self.handle("chat"), methods=["POST"]),
             Route("/v1/responses", self.handle("responses"), methods=["POST"]),
@@ -111,6 +113,7 @@ class FakeProvider:
         async def endpoint(request: Request) -> Response:
             body = json.loads(await request.body())
             self.requests.append(body)
+            self.headers.append(dict(request.headers))
             headers = request.headers
             if "x-fake-delay-ms" in headers:
                 await asyncio.sleep(int(headers["x-fake-delay-ms"]) / 1000)
@@ -133,7 +136,8 @@ class FakeProvider:
             if api == "chat" and not (body.get("stream_options") or {}).get("include_usage"):
                 events = _without_usage(events)
             cut = int(headers["x-fake-cut-after"]) if "x-fake-cut-after" in headers else None
-            return StreamingResponse(_send(events, cut), media_type="text/event-stream")
+            pause = int(headers["x-fake-pause-after"]) if "x-fake-pause-after" in headers else None
+            return StreamingResponse(_send(events, cut, pause), media_type="text/event-stream")
 
         return endpoint
 
@@ -173,10 +177,12 @@ def _without_usage(events: list[str]) -> list[str]:
     return out
 
 
-async def _send(events: list[str], cut: int | None) -> AsyncIterator[bytes]:
+async def _send(events: list[str], cut: int | None, pause: int | None = None) -> AsyncIterator[bytes]:
     for index, event in enumerate(events):
         if cut is not None and index >= cut:
             raise CutOff(f"connection dropped after {cut} events")
+        if pause is not None and index == pause:
+            await asyncio.sleep(0.2)
         yield event.encode()
 
 

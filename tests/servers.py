@@ -69,3 +69,40 @@ def start_postgres() -> PostgresServer:
                "-c full_page_writes=off")
     run(str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-o", options, "-l", str(root / "log"), "-w", "start")
     return PostgresServer(root, port, bin_dir, as_user)
+
+
+@dataclass
+class RedisServer:
+    process: subprocess.Popen  # type: ignore[type-arg]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def start_redis() -> RedisServer:
+    """A redis-server on a free loopback port, nothing persisted."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server not found: apt-get install redis-server (see .ci/run)")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(200):
+        try:
+            client.ping()
+            return RedisServer(process, port)
+        except redis.ConnectionError:
+            import time
+
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("redis-server did not start")

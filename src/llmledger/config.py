@@ -16,7 +16,8 @@ from .pricing import PriceBook, PriceOverride
 __all__ = ["Config", "load_config", "DEFAULT_CONFIG_FILE"]
 
 DEFAULT_CONFIG_FILE = "llmledger.yaml"
-_KNOWN_KEYS = {"database", "redis", "providers", "prices", "price_catalog", "spool_dir", "policy", "budgets", "alerts"}
+_KNOWN_KEYS = {"database", "redis", "providers", "prices", "price_catalog", "spool_dir", "policy", "budgets", "alerts",
+               "auth", "admin_token", "rate_limits", "gateway"}
 
 
 @dataclass(frozen=True)

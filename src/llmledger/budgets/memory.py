@@ -79,12 +79,20 @@ class MemoryBudgets:
         self.error = error  # the class to raise for dollar budgets (the SDK mixes in its client's own error class)
         self._lock = threading.Lock()
         self._windows: dict[str, _Window] = {}
+        self._in_flight = 0
 
-    def reserve(self, dims: Mapping[str, str], demand: Demand, *, now: datetime | None = None) -> Reservation:
-        """Hold the call's demand in every limit in scope, or raise `BudgetExceeded` / `RateLimitExceeded`
-        (holding nothing) if a hard one would be crossed."""
+    def set_limits(self, limits: Sequence[Limit]) -> None:
+        """Replace the standing limits (windows already started keep their state, by name)."""
+        check_unique(limits)
+        self.budgets = tuple(limits)
+
+    def reserve(
+        self, dims: Mapping[str, str], demand: Demand, *, extra: Sequence[Limit] = (), now: datetime | None = None,
+    ) -> Reservation:
+        """Hold the call's demand in every limit in scope (the standing ones, and `extra`, e.g. its key's), or
+        raise `BudgetExceeded` / `RateLimitExceeded` (holding nothing) if a hard one would be crossed."""
         now = now or datetime.now(UTC)
-        applicable = [b for b in self.budgets if b.applies_to(dims)]
+        applicable = [b for b in (*self.budgets, *extra) if b.applies_to(dims)]
         if not applicable:
             return NOTHING
         with self._lock:
@@ -94,6 +102,7 @@ class MemoryBudgets:
                     raise refusal(limit, window.spent, window.reserved, amount, window.end, now, self.error)
             for _, window, amount in windows:
                 window.reserved += amount
+            self._in_flight += 1
             return Reservation(tuple((b, w.start, amount) for b, w, amount in windows))
 
     def settle(self, reservation: Reservation, actual: Demand) -> None:
@@ -109,17 +118,20 @@ class MemoryBudgets:
         with self._lock:
             out = []
             for limit in self.budgets:
-                window = self._window(limit, now)
+                window = self._window(limit, now)  # (a key's own limits show in its key's status)
                 out.append({"name": limit.name, "metric": limit.metric, "limit": limit.limit, "spent": window.spent,
                             "reserved": window.reserved, "window_start": window.start, "window_end": window.end})
             return out
 
-    def in_flight(self) -> Decimal:
-        with self._lock:
-            return sum((w.reserved for w in self._windows.values()), _ZERO)
+    def in_flight(self) -> int:
+        """Reservations held by calls still running."""
+        return self._in_flight
 
     def _finish(self, reservation: Reservation, actual: Demand) -> None:
+        if not reservation.holds:
+            return
         with self._lock:
+            self._in_flight -= 1
             for limit, start, amount in reservation.holds:
                 window = self._windows.get(limit.name)
                 if window is None or window.start != start:

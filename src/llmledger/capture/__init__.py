@@ -30,7 +30,7 @@ from ..usage import Usage
 from .request import CallRequest, body_tags, is_free, read_request
 from .taps import BodyTap, StreamTap, Tap
 
-__all__ = ["Capture", "Call", "CaptureStats"]
+__all__ = ["Capture", "Call", "CaptureStats", "used"]
 
 log = logging.getLogger("llmledger.capture")
 _ZERO, _ONE = Decimal(0), Decimal(1)
@@ -121,6 +121,7 @@ class Call:
         self.t0 = time.perf_counter()
         self.tap: Tap | None = None
         self.http_status: int | None = None
+        self.event: UsageEvent | None = None  # once finished
         self._done = False
         self._lock = threading.Lock()
 
@@ -142,12 +143,10 @@ class Call:
             self._done = True
         capture = self.capture
         try:
-            event = self._event(aborted, error)
+            event = self.event = self._event(aborted, error)
+            self._settle(used(event))
             if event is None:
-                self._settle({"requests": _ONE})
                 return None
-            self._settle({"usd": event.cost.total or _ZERO, "requests": _ONE,
-                          "tokens": Decimal(event.usage.total_input + event.usage.total_output)})
             capture.sink(event)
             capture.stats.recorded += 1
             capture.stats.estimated += event.estimated
@@ -156,8 +155,13 @@ class Call:
             capture.stats.errors += 1
             capture.stats.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("llmledger could not record a %s call", self.request.provider)
-            self._settle({"requests": _ONE})
+            self._settle(used(None))
             return None
+
+    def discard(self) -> None:
+        """The request was never sent (refused): record nothing."""
+        with self._lock:
+            self._done = True
 
     def _settle(self, actual: dict[str, Decimal]) -> None:
         reservation, self.reservation = self.reservation, None
@@ -221,3 +225,11 @@ class Call:
             )
         return Usage(input=count_request(self.request.body, provider=provider, model=name).tokens, output=output)
 
+
+
+def used(event: UsageEvent | None) -> dict[str, Decimal]:
+    """What a finished call used, per limit metric (one request even when nothing was billed)."""
+    if event is None:
+        return {"requests": _ONE}
+    return {"usd": event.cost.total or _ZERO, "requests": _ONE,
+            "tokens": Decimal(event.usage.total_input + event.usage.total_output)}

@@ -56,6 +56,31 @@ CREATE INDEX usage_events_session ON usage_events (session_id) WHERE session_id 
 """
 
 
+_KEYS_AND_BUDGETS = """
+CREATE TABLE gateway_keys (
+    id TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    name TEXT,
+    tags TEXT NOT NULL,
+    budget_usd TEXT,
+    budget_window TEXT,
+    rpm BIGINT,
+    tpm BIGINT,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE gateway_budgets (
+    name TEXT PRIMARY KEY,
+    scope TEXT NOT NULL,
+    window_name TEXT NOT NULL,
+    limit_usd TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    tolerance_usd TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)
+"""
+
 # SQLite money is INTEGER pico-dollars (exact, summable); PostgreSQL's is NUMERIC.
 _MONEY = {"sqlite": "INTEGER", "postgres": "NUMERIC(30, 12)"}
 
@@ -84,6 +109,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         # Prompt and completion text, kept apart from the events and only for users who opted in.
         sqlite="CREATE TABLE usage_content (event_id TEXT PRIMARY KEY, request TEXT, response TEXT);",
         postgres="CREATE TABLE usage_content (event_id TEXT PRIMARY KEY, request TEXT, response TEXT);",
+    ),
+    Migration(
+        "0005_gateway_keys_and_budgets",
+        # The gateway's virtual keys (only a hash of the secret is kept) and budgets set from the CLI or API.
+        sqlite=_KEYS_AND_BUDGETS,
+        postgres=_KEYS_AND_BUDGETS,
     ),
 )
 

@@ -115,6 +115,23 @@ class SQLStore:
             except refused as exc:
                 raise RejectedEvents(f"the ledger at {self.description} refused the events: {exc}") from exc
 
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One write statement in its own transaction (small admin tables: keys, budgets); returns rows changed.
+        Write `?` for parameters."""
+        with self._unavailable("write to"), self._lock:
+            conn = self._write_connection()
+            with self._transaction(conn):
+                cur = conn.cursor()
+                cur.execute(sql.replace("?", self.dialect.param), params)
+                return int(cur.rowcount)
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read statement (`?` for parameters)."""
+        with self._unavailable("read"):
+            cur = self._read_connection().cursor()
+            cur.execute(sql.replace("?", self.dialect.param), params)
+            return [tuple(row) for row in cur.fetchall()]
+
     def _insert_content(self, conn: Any, events: list[UsageEvent]) -> None:
         if not events:
             return

@@ -1,0 +1,46 @@
+"""The gateway: an OpenAI- and Anthropic-compatible proxy that meters, attributes and governs every call.
+
+`build_gateway()` assembles it from the config: the ledger (with its spool), prices, the key store, and the limit
+state (in memory, or in Redis when ``redis:`` is set, so several replicas share budgets and rate limits).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ..budgets import Limit
+from ..config import Config
+from ..ledger import DEFAULT_DB, Ledger, ReportQuery
+from ..ledger.query import Filter
+from .app import Gateway
+from .keys import KeyStore
+from .limits import Limits, LimitState
+from .settings import GatewaySettings
+
+__all__ = ["Gateway", "GatewaySettings", "build_gateway"]
+
+
+def build_gateway(config: Config, *, database: str | None = None, **overrides: Any) -> Gateway:
+    settings = GatewaySettings.from_config(config, **overrides)
+    url = database or config.database or DEFAULT_DB
+    spool = config.spool_dir or ("llmledger-spool" if "://" in url and not url.startswith("sqlite") else
+                                 f"{url.removeprefix('sqlite:///') or 'llmledger.db'}-spool")
+    ledger = Ledger.open(url, spool_dir=spool)
+
+    def spent_since(limit: Limit, start: datetime) -> Decimal:
+        query = ReportQuery(since=start, where=tuple(Filter(k, v) for k, v in limit.scope.items()))
+        return sum((row["cost"] for row in ledger.report(query)), Decimal(0))
+
+    state: LimitState
+    if settings.redis:
+        from ..budgets.redis import RedisBudgets
+
+        state = RedisBudgets(settings.limits, url=settings.redis, spent_since=spent_since)
+    else:
+        from ..budgets.memory import MemoryBudgets
+
+        state = MemoryBudgets(settings.limits, spent_since=spent_since)
+    return Gateway(settings, ledger=ledger, prices=config.price_book(), keys=KeyStore(ledger.store),
+                   limits=Limits(state, remote=bool(settings.redis)))

@@ -1,0 +1,42 @@
+"""The gateway's async view of the limit state: in memory for one replica, in Redis for several."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from ..budgets import Demand, Limit
+from ..budgets.memory import Reservation
+
+__all__ = ["Limits", "LimitState"]
+
+
+class LimitState(Protocol):
+    def reserve(self, dims: Mapping[str, str], demand: Demand, *, extra: Sequence[Limit] = ()) -> Reservation: ...
+    def settle(self, reservation: Reservation, actual: Demand) -> None: ...
+    def in_flight(self) -> int: ...
+
+
+class Limits:
+    """Reserve and settle without blocking the event loop: a remote state (Redis) is called from a thread."""
+
+    def __init__(self, state: LimitState, *, remote: bool) -> None:
+        self.state = state
+        self.remote = remote
+
+    async def reserve(self, dims: Mapping[str, str], demand: Demand, *, extra: Sequence[Limit] = ()) -> Reservation:
+        if self.remote:
+            return await asyncio.to_thread(self.state.reserve, dims, demand, extra=extra)
+        return self.state.reserve(dims, demand, extra=extra)
+
+    async def settle(self, reservation: Reservation, actual: Demand) -> None:
+        if not reservation.holds:
+            return
+        if self.remote:
+            await asyncio.to_thread(self.state.settle, reservation, actual)
+        else:
+            self.state.settle(reservation, actual)
+
+    def in_flight(self) -> int:
+        return self.state.in_flight()
