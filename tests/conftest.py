@@ -11,7 +11,7 @@ from llmledger.ledger import Ledger
 from llmledger.pricing import PriceBook
 
 from .fake_provider import FakeProvider
-from .servers import PostgresServer, start_postgres
+from .servers import PostgresServer, RedisServer, start_postgres, start_redis
 
 # The recorded provider responses live in shared/fixtures, beside the checkout (as CI has it).
 FIXTURES = Path(os.environ.get("LLMLEDGER_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures"))
@@ -41,6 +41,13 @@ def prices() -> PriceBook:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = start_redis()
     yield server
     server.stop()
 

@@ -88,6 +88,13 @@ def start_gateway(config_text: str, directory: Path, *, db: str | None = None) -
         time.sleep(0.05)
 
 
+def clear_of_minute_end(margin: float = 5.0) -> None:
+    """Wait out the end of the current minute if it is near: per-minute limits restart there."""
+    left = 60 - time.time() % 60
+    if left < margin:
+        time.sleep(left + 0.1)
+
+
 def provider_config(fake: FakeProvider, extra: str = "") -> str:
     return f"""
 providers:

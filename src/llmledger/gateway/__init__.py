@@ -8,21 +8,26 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..budgets import Limit
 from ..config import Config
 from ..ledger import DEFAULT_DB, Ledger, ReportQuery
 from ..ledger.query import Filter
-from .app import Gateway
-from .keys import KeyStore
-from .limits import Limits, LimitState
-from .settings import GatewaySettings
 
-__all__ = ["Gateway", "GatewaySettings", "build_gateway"]
+if TYPE_CHECKING:
+    from .app import Gateway
+
+__all__ = ["build_gateway"]
 
 
 def build_gateway(config: Config, *, database: str | None = None, **overrides: Any) -> Gateway:
+    # Imported here: the server's dependencies are the `gateway` extra, and `llmledger keys` works without them.
+    from .app import Gateway
+    from .keys import KeyStore
+    from .limits import Limits, LimitState
+    from .settings import GatewaySettings
+
     settings = GatewaySettings.from_config(config, **overrides)
     url = database or config.database or DEFAULT_DB
     spool = config.spool_dir or ("llmledger-spool" if "://" in url and not url.startswith("sqlite") else
