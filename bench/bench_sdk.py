@@ -213,6 +213,8 @@ def main() -> None:
                         help="instrumented non-streamed calls in all (warm-up and latency calls count toward it)")
     parser.add_argument("--latency-calls", type=int, default=20_000, help="timed non-streamed calls per client")
     parser.add_argument("--stream-calls", type=int, default=2_000, help="timed streamed calls per client and variant")
+    parser.add_argument("--sink-calls", type=int, default=5_000,
+                        help="timed non-streamed calls per client with the events dropped (diagnostic)")
     parser.add_argument("--hook-calls", type=int, default=50_000, help="iterations of the capture hooks alone")
     parser.add_argument("--warmup", type=int, default=500, help="untimed calls per client first")
     parser.add_argument("--block", type=int, default=200, help="calls per block when interleaving")
@@ -222,6 +224,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.calls, args.latency_calls, args.stream_calls, args.hook_calls = 3_000, 1_000, 100, 2_000
+        args.sink_calls = 400
         args.warmup, args.bare_bulk, args.block = 50, 500, 100
 
     with tempfile.TemporaryDirectory(prefix="llmledger-bench-") as tmp:
@@ -272,6 +275,16 @@ def run(args: argparse.Namespace, tmp: Path, port: int, server_pid: int) -> None
         adds = interleaved(lambda: streamed_call(bare, ask_usage=True), lambda: streamed_call(inst, ask_usage=False),
                            args.stream_calls, args.block)
         made["streamed"] += len(asks[1].wall) + len(adds[1].wall)
+
+        # Diagnostic: the same non-streamed pair with the events dropped instead of queued to the ledger, which
+        # splits the added time into the wrapper's own path and the ledger's background writer (its thread shares
+        # the GIL and the CPUs with the caller). These events are not in the ledger, so not in the loss check.
+        capture.sink = lambda event: None
+        try:
+            dropped = interleaved(lambda: plain_call(bare), lambda: plain_call(inst), args.sink_calls, args.block)
+        finally:
+            capture.sink = ledger.record
+        assert ledger.flush(600)
 
         print("[3/4] capture hooks alone (no HTTP) ...", flush=True)
         body = json.dumps({"messages": MESSAGES, "model": MODEL}).encode()  # what the SDK sends
@@ -326,8 +339,9 @@ def run(args: argparse.Namespace, tmp: Path, port: int, server_pid: int) -> None
         return (label, us(b.per_call(b.cpu)), us(i.per_call(i.cpu)), us(i.per_call(i.cpu) - b.per_call(b.cpu)),
                 us(b.per_call(b.thread)), us(i.per_call(i.thread)), us(i.per_call(i.thread) - b.per_call(b.thread)))
 
-    labels = ("non-streamed", "streamed, caller asks for usage", "streamed, llmledger adds usage")
-    results = (plain, asks, adds)
+    labels = ("non-streamed", "non-streamed, events dropped (no ledger)", "streamed, caller asks for usage",
+              "streamed, llmledger adds usage")
+    results = (plain, dropped, asks, adds)
     print("\nwall time per call, us (end to end, same fake provider, interleaved blocks)")
     print(table(("", "bare median", "instr. median", "added median", "added / bare", "bare p90", "instr. p90",
                  "added p90", "added, median of block pairs"),
@@ -361,6 +375,8 @@ def run(args: argparse.Namespace, tmp: Path, port: int, server_pid: int) -> None
     print("\nsummary")
     print(f"  median added per non-streamed call: {added:.1f} us (bare {us(med(b.wall)):.1f} us, instrumented "
           f"{us(med(i.wall)):.1f} us; median of block pairs {us(med(plain[2])):.1f} us)")
+    print(f"  median added per non-streamed call with the events dropped (no ledger writer): "
+          f"{us(med(dropped[1].wall) - med(dropped[0].wall)):.1f} us")
     print(f"  added client CPU per non-streamed call: {us(i.per_call(i.cpu) - b.per_call(b.cpu)):.1f} us "
           f"(calling thread {us(i.per_call(i.thread) - b.per_call(b.thread)):.1f} us)")
     print(f"  capture hooks alone: {us(med(hooks)):.1f} us median, {us(hook_mean):.1f} us mean per call; "
@@ -369,7 +385,8 @@ def run(args: argparse.Namespace, tmp: Path, port: int, server_pid: int) -> None
           f"usage), {us(med(asks[1].wall) - med(asks[0].wall)):.1f} us (caller asks for usage)")
     print(f"  throughput, {args.threads} threads: bare {bare_rate:,.0f} calls/s, instrumented {inst_rate:,.0f} calls/s")
     print(f"  instrumented calls made: {expected:,} = {made['plain']:,} non-streamed through the client "
-          f"+ {made['streamed']:,} streamed + {made['hooks']:,} through the capture hooks alone")
+          f"+ {made['streamed']:,} streamed + {made['hooks']:,} through the capture hooks alone "
+          f"(not counted: {len(dropped[1].wall):,} with the events dropped)")
     print(f"  events in the ledger: {stored:,}")
     print(f"  events lost: {lost}")
     print(f"  capture errors: {stats.errors}")

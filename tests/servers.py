@@ -47,10 +47,24 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
-    def stop(self) -> None:
-        subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate",
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server but keep its data (an outage); `resume()` starts it again on the same port. (An
+        ``immediate`` stop may lose the last commits: the test server runs with synchronous_commit=off.)"""
+        subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", mode,
                         "stop"], capture_output=True)
+
+    def resume(self) -> None:
+        subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-o", _options(
+            self.port, self.root), "-l", str(self.root / "log"), "-w", "start"], check=True, capture_output=True)
+
+    def stop(self) -> None:
+        self.halt("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _options(port: int, root: Path) -> str:
+    return (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off")
 
 
 def start_postgres() -> PostgresServer:
@@ -65,9 +79,8 @@ def start_postgres() -> PostgresServer:
     run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True)  # noqa: E731
     run(str(bin_dir / "initdb"), "-D", str(root / "data"), "-U", "llmledger", "--auth=trust", "-E", "UTF8",
         "--no-sync")
-    options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-               "-c full_page_writes=off")
-    run(str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-o", options, "-l", str(root / "log"), "-w", "start")
+    run(str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-o", _options(port, root), "-l", str(root / "log"), "-w",
+        "start")
     return PostgresServer(root, port, bin_dir, as_user)
 
 

@@ -45,6 +45,7 @@ policy:
   required_tags: [feature]
 gateway:
   upstream_timeout: 1
+  limits_refresh: 0.2
 """))
 
 
@@ -83,6 +84,24 @@ def test_concurrent_requests_never_overspend(gateway: GatewayProcess, fake: Fake
     assert codes.count(200) == 5 and codes.count(429) == 15
     spent = sum((e.cost.total or Decimal(0) for e in recorded.wait(5)), Decimal(0))
     assert spent == 5 * ACTUAL <= budget
+
+
+def test_budgets_set_from_the_cli_are_enforced_and_listed(gateway: GatewayProcess) -> None:
+    key = gateway.key("--tenant", "omega")
+    assert call(gateway, key, **{"x-ledger-feature": "f"}).status_code == 200
+    out = gateway.cli("budgets", "set", "omega-daily", "--limit", str(WORST * 2), "--scope", "tenant=omega")
+    assert "budget omega-daily" in out and "tenant=omega" in out
+    time.sleep(0.6)  # the gateway re-reads budgets every 0.2 s here
+    codes = [call(gateway, key, **{"x-ledger-feature": "f"}).status_code for _ in range(2)]
+    assert codes == [200, 429]  # the spend before the budget existed counts: the window started at midnight
+    import json
+
+    listed = {b["name"]: b for b in json.loads(gateway.cli("budgets", "list", "--format", "json"))}
+    assert listed["omega-daily"]["source"] == "cli" and Decimal(listed["omega-daily"]["spent_usd"]) == 2 * ACTUAL
+    assert listed["acme-daily"]["source"] == "config"
+    assert "deleted budget omega-daily" in gateway.cli("budgets", "delete", "omega-daily")
+    time.sleep(0.6)
+    assert call(gateway, key, **{"x-ledger-feature": "f"}).status_code == 200
 
 
 def test_key_rate_limits(gateway: GatewayProcess) -> None:

@@ -205,3 +205,22 @@ def test_health_and_metrics(gateway: GatewayProcess) -> None:
     assert "llmledger_cost_usd_total" in metrics and "llmledger_spool_files" in metrics
     assert "sk-provider-secret" not in metrics
     assert "sk-provider-secret" not in gateway.log.read_text()
+
+
+def test_provider_stream_cut_off_midway(gateway: GatewayProcess, secret: str) -> None:
+    client = openai_client(gateway, secret)
+    recorded = Recorded(gateway)
+    with pytest.raises(openai.APIConnectionError):
+        for _ in client.chat.completions.create(model="gpt-4o-mini", messages=HI, stream=True,
+                                                extra_headers={"x-fake-cut-after": "5"}):
+            pass
+    [event] = recorded.wait(1)
+    assert (event.status, event.estimated) == ("aborted", True)
+    assert (event.usage.input, event.usage.output) == (13, 4)  # counted: the request, and "The capital of the"
+
+
+def test_other_paths_pass_through(gateway: GatewayProcess, secret: str) -> None:
+    client = openai_client(gateway, secret)
+    recorded = Recorded(gateway)
+    assert [m.id for m in client.models.list()] == ["gpt-4o-mini"]
+    assert recorded.wait(0) == []

@@ -6,13 +6,14 @@ state (in memory, or in Redis when ``redis:`` is set, so several replicas share 
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..budgets import Limit
 from ..config import Config
-from ..ledger import DEFAULT_DB, Ledger, ReportQuery
+from ..ledger import DEFAULT_DB, Ledger, ReportQuery, default_spool_dir
 from ..ledger.query import Filter
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ __all__ = ["build_gateway"]
 
 def build_gateway(config: Config, *, database: str | None = None, **overrides: Any) -> Gateway:
     # Imported here: the server's dependencies are the `gateway` extra, and `llmledger keys` works without them.
+    from ..budgets.stored import BudgetStore
     from .app import Gateway
     from .keys import KeyStore
     from .limits import Limits, LimitState
@@ -30,22 +32,26 @@ def build_gateway(config: Config, *, database: str | None = None, **overrides: A
 
     settings = GatewaySettings.from_config(config, **overrides)
     url = database or config.database or DEFAULT_DB
-    spool = config.spool_dir or ("llmledger-spool" if "://" in url and not url.startswith("sqlite") else
-                                 f"{url.removeprefix('sqlite:///') or 'llmledger.db'}-spool")
+    spool = config.spool_dir or os.environ.get("LLMLEDGER_SPOOL") or default_spool_dir(url)
     ledger = Ledger.open(url, spool_dir=spool)
 
     def spent_since(limit: Limit, start: datetime) -> Decimal:
         query = ReportQuery(since=start, where=tuple(Filter(k, v) for k, v in limit.scope.items()))
         return sum((row["cost"] for row in ledger.report(query)), Decimal(0))
 
+    stored = BudgetStore(ledger.store)
+
+    def standing() -> list[Limit]:
+        return [*settings.limits, *stored.list()]
+
     state: LimitState
     if settings.redis:
         from ..budgets.redis import RedisBudgets
 
-        state = RedisBudgets(settings.limits, url=settings.redis, spent_since=spent_since)
+        state = RedisBudgets(standing(), url=settings.redis, spent_since=spent_since)
     else:
         from ..budgets.memory import MemoryBudgets
 
-        state = MemoryBudgets(settings.limits, spent_since=spent_since)
+        state = MemoryBudgets(standing(), spent_since=spent_since)
     return Gateway(settings, ledger=ledger, prices=config.price_book(), keys=KeyStore(ledger.store),
-                   limits=Limits(state, remote=bool(settings.redis)))
+                   limits=Limits(state, remote=bool(settings.redis), standing=standing))

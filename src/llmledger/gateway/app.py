@@ -121,13 +121,23 @@ class Gateway:
                 if self.settings.auth == "none":
                     log.warning("auth: none: the gateway accepts requests without a virtual key; use it only for "
                                 "local single-user setups")
+                self._refresher = asyncio.ensure_future(self._refresh_limits())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self._refresher.cancel()
                 if self.client is not None:
                     await self.client.aclose()
                 await asyncio.to_thread(self.ledger.flush, 30)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _refresh_limits(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.limits_refresh)
+            try:
+                await self.limits.refresh()
+            except LedgerError as exc:
+                log.warning("cannot re-read budgets (keeping the ones in force): %s", exc)
 
     def _route(self, path: str) -> tuple[Upstream | None, str]:
         upstreams = self.settings.upstreams

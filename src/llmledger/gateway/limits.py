@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from ..budgets import Demand, Limit
@@ -16,14 +16,25 @@ class LimitState(Protocol):
     def reserve(self, dims: Mapping[str, str], demand: Demand, *, extra: Sequence[Limit] = ()) -> Reservation: ...
     def settle(self, reservation: Reservation, actual: Demand) -> None: ...
     def in_flight(self) -> int: ...
+    def set_limits(self, limits: Sequence[Limit]) -> None: ...
 
 
 class Limits:
-    """Reserve and settle without blocking the event loop: a remote state (Redis) is called from a thread."""
+    """Reserve and settle without blocking the event loop: a remote state (Redis) is called from a thread.
 
-    def __init__(self, state: LimitState, *, remote: bool) -> None:
+    `standing` reads the limits that apply besides each key's own (the config's, and those set with
+    `llmledger budgets set`); `refresh()` re-reads them, so a budget set while the gateway runs takes effect.
+    """
+
+    def __init__(self, state: LimitState, *, remote: bool,
+                 standing: Callable[[], Sequence[Limit]] | None = None) -> None:
         self.state = state
         self.remote = remote
+        self.standing = standing
+
+    async def refresh(self) -> None:
+        if self.standing is not None:
+            self.state.set_limits(await asyncio.to_thread(self.standing))
 
     async def reserve(self, dims: Mapping[str, str], demand: Demand, *, extra: Sequence[Limit] = ()) -> Reservation:
         if self.remote:

@@ -58,6 +58,7 @@ class GatewaySettings:
     max_body_bytes: int = 10 * 1024 * 1024
     upstream_timeout: float = 600.0
     connect_timeout: float = 10.0
+    limits_refresh: float = 5.0  # seconds between re-reads of budgets set with `llmledger budgets set`
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> GatewaySettings:
@@ -75,7 +76,8 @@ class GatewaySettings:
             limits=(*_budgets(raw.get("budgets"), where), *_rate_limits(raw.get("rate_limits"), where)),
             redis=raw.get("redis"),
         )
-        for name, kind in (("max_body_bytes", int), ("upstream_timeout", float), ("connect_timeout", float)):
+        for name, kind in (("max_body_bytes", int), ("upstream_timeout", float), ("connect_timeout", float),
+                           ("limits_refresh", float)):
             if name in gateway:
                 if not isinstance(gateway[name], int | float) or gateway[name] <= 0:
                     raise ConfigError(f"{where}: gateway.{name} must be a positive number")

@@ -17,9 +17,17 @@ from .query import Filter, ReportQuery, parse_where
 from .store import SQLStore
 from .writer import BatchWriter
 
-__all__ = ["Ledger", "open_store", "ReportQuery", "Filter", "parse_where", "DEFAULT_DB"]
+__all__ = ["Ledger", "open_store", "ReportQuery", "Filter", "parse_where", "DEFAULT_DB", "default_spool_dir"]
 
 DEFAULT_DB = "sqlite:///llmledger.db"
+
+
+def default_spool_dir(url: str) -> str:
+    """Where events wait when the database is down: beside an SQLite file, else ./llmledger-spool."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "llmledger-spool"
+    path = url.removeprefix("sqlite:///")
+    return "llmledger-spool" if path in ("", ":memory:") else f"{path}-spool"
 
 
 def open_store(url: str) -> SQLStore:

@@ -29,7 +29,7 @@ from ..budgets import Budget, Limit
 from ..budgets.memory import MemoryBudgets
 from ..capture import Capture
 from ..errors import BudgetExceeded, ConfigError
-from ..ledger import DEFAULT_DB, Ledger, ReportQuery
+from ..ledger import DEFAULT_DB, Ledger, ReportQuery, default_spool_dir
 from ..ledger.query import Filter
 from ..pricing import PriceBook
 from .transport import AsyncLedgerTransport, LedgerTransport
@@ -83,18 +83,11 @@ def default_ledger() -> Ledger:
     with _defaults.lock:
         if _defaults.ledger is None:
             url = _defaults.database or os.environ.get("LLMLEDGER_DB") or DEFAULT_DB
-            spool = _defaults.spool_dir or os.environ.get("LLMLEDGER_SPOOL") or _spool_beside(url)
+            spool = _defaults.spool_dir or os.environ.get("LLMLEDGER_SPOOL") or default_spool_dir(url)
             _defaults.ledger = Ledger.open(url, spool_dir=spool)
         ledger = _defaults.ledger
     _flush_at_exit(ledger)
     return ledger
-
-
-def _spool_beside(url: str) -> str:
-    if url.startswith(("postgresql://", "postgres://")):
-        return "llmledger-spool"
-    path = url.removeprefix("sqlite:///")
-    return "llmledger-spool" if path in ("", ":memory:") else f"{path}-spool"
 
 
 def _flush_at_exit(ledger: Ledger) -> None:
