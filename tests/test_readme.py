@@ -1,0 +1,25 @@
+"""The README's configuration example is a valid config (docs that drift fail here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmledger.config import load_config
+from llmledger.gateway.settings import GatewaySettings
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_config_example_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    block = README.read_text().split("## Configuration", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GROQ_API_KEY", "LLMLEDGER_ADMIN_TOKEN"):
+        monkeypatch.setenv(name, f"value-of-{name}")
+    (tmp_path / "llmledger.yaml").write_text(block)
+    config = load_config(tmp_path / "llmledger.yaml")
+    settings = GatewaySettings.from_config(config)
+    assert settings.upstreams["groq"].api_key == "value-of-GROQ_API_KEY"
+    assert settings.policy.max_tokens_for({"feature": "summarize"}) == 500
+    assert {limit.name for limit in settings.limits} == {"acme-daily", "tenant=acme/rpm", "tenant=acme/tpm"}
+    assert config.prices and settings.redis == "redis://127.0.0.1:6379/0"
