@@ -7,7 +7,8 @@ It replays the recorded responses in ``shared/fixtures`` (bodies and SSE streams
 - ``x-fake-status: 429``: an error in the provider's format (``x-fake-usage`` adds the usage it billed);
 - ``x-fake-cut-after: 3``: send 3 stream events, then drop the connection;
 - ``x-fake-delay-ms: 50``: wait before answering;
-- ``x-fake-pause-after: 3``: pause 200 ms after the 3rd stream event.
+- ``x-fake-pause-after: 3``: pause 200 ms after the 3rd stream event;
+- ``x-fake-no-usage: 1``: a body without its usage object (as some compatible servers send).
 
 Like OpenAI, a Chat Completions stream carries usage only when the request asked for
 ``stream_options.include_usage``. Every request body is kept in `requests`. Run it alone with
@@ -131,6 +132,10 @@ class FakeProvider:
             fixture = headers.get("x-fake-fixture") or _DEFAULTS[(api, stream)]
             text = (FIXTURES / fixture).read_text()
             if not stream:
+                if "x-fake-no-usage" in headers:
+                    document = json.loads(text)
+                    document.pop("usage", None)
+                    return JSONResponse(document)
                 return Response(text, media_type="application/json")
             events = _events(text)
             if api == "chat" and not (body.get("stream_options") or {}).get("include_usage"):

@@ -121,6 +121,17 @@ def test_stream_cut_off_midway_is_estimated_not_zero(fake: FakeProvider, sqlite_
     assert event.cost.total is not None and event.cost.total > 0
 
 
+def test_a_body_without_usage_is_estimated_not_zero(fake: FakeProvider, sqlite_ledger: Ledger) -> None:
+    c = client(fake, sqlite_ledger)
+    reply = c.chat.completions.create(model="gpt-4o-mini", messages=HI, extra_headers={"x-fake-no-usage": "1"})
+    assert reply.usage is None
+    [event] = recorded(sqlite_ledger)
+    assert (event.status, event.estimated, event.usage.input) == ("ok", True, 13)
+    assert reply.choices[0].message.content == "Hello! How can I assist you today?"
+    assert event.usage.output == 9  # that answer, counted in o200k
+    assert event.cost.total is not None and event.cost.total > 0
+
+
 def test_with_raw_response(fake: FakeProvider, sqlite_ledger: Ledger) -> None:
     c = client(fake, sqlite_ledger)
     raw = c.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=HI,

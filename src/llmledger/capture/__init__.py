@@ -186,9 +186,9 @@ class Call:
                 partial = tap.partial()
                 model = partial.model or model
                 request_id = partial.request_id
-                if aborted or isinstance(tap, StreamTap) and not failed:
+                if aborted or not failed:  # a model call without usage is never $0: count what we have
                     usage, estimated = self._estimate(partial.usage, partial.text, model), True
-        if usage is None and request.api == "other":
+        if request.api == "other" and not complete:
             return None  # not a model call, and no usage came back: nothing to meter
         model = model or "unknown"
         if usage is None:

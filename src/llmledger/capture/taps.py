@@ -114,7 +114,12 @@ class BodyTap:
         return parse_body(document, provider=self.provider, model=model if isinstance(model, str) else self.model)
 
     def partial(self) -> Partial:
-        return Partial(None, "")
+        """A body without a usage object: its generated text, to count."""
+        try:
+            document = json.loads(b"".join(self.parts)) if self.size <= MAX_BODY else None
+        except ValueError:
+            document = None
+        return Partial(None, "".join(_generated(document)))
 
     def content(self) -> Any:
         body = b"".join(self.parts).decode("utf-8", "replace")
@@ -122,6 +127,21 @@ class BodyTap:
             return json.loads(body)
         except ValueError:
             return body
+
+
+def _generated(value: Any) -> list[str]:
+    """Text a response body generated: strings under content/text/arguments/refusal keys, anywhere."""
+    found: list[str] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(item, str) and key in ("content", "text", "arguments", "refusal"):
+                found.append(item)
+            elif isinstance(item, Mapping | list):
+                found += _generated(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _generated(item)
+    return found
 
 
 Tap = StreamTap | BodyTap
