@@ -24,10 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx2
-from bench_sdk import free_port, interleaved, pct, start_provider, stop_provider, us
 
 import llmledger
 from _events import verdict
+from bench_sdk import free_port, interleaved, pct, start_provider, stop_provider, us
 from llmledger.gateway.keys import KeyStore
 
 TARGET_ADDED_US = 1000.0

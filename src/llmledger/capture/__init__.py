@@ -22,12 +22,12 @@ from typing import Any
 
 from ..attribution import Context, current
 from ..budgets.memory import MemoryBudgets, Reservation
-from ..errors import ConfigError, ParseError
+from ..errors import ParseError
 from ..events import UsageEvent
 from ..pricing import Cost, PriceBook
 from ..tokens import count_request, count_text, estimate_request
 from ..usage import Usage
-from .request import CallRequest, body_tags, is_free, read_request
+from .request import CallRequest, is_free, read_request
 from .taps import BodyTap, StreamTap, Tap
 
 __all__ = ["Capture", "Call", "CaptureStats", "used"]
@@ -73,19 +73,14 @@ class Capture:
         Tags are the instrument's defaults, then `context`'s (the caller's `llmledger.tags()`), then the body's;
         or exactly `tags` when given (the gateway decides them). Raises `BudgetExceeded` (or `RateLimitExceeded`)
         when a hard limit would be crossed: the request must not be sent. A body that is not a JSON object is
-        passed through unmetered, or raises `ConfigError` when `strict`.
+        metered only if a usage object comes back, or raises `ConfigError` when `strict`.
         """
         if method.upper() != "POST" or is_free(path):
             return None, None
-        try:
-            request, replaced = read_request(self.provider, method, path, content, changed=changed)
-        except ConfigError:
-            if strict:
-                raise
-            return None, None  # not JSON (an upload): the provider will answer; nothing to meter
+        request, replaced = read_request(self.provider, method, path, content, changed=changed, strict=strict)
         context = context or current()
         if tags is None:
-            tags = {**self.default_tags, **context.tags, **body_tags(request.body)}
+            tags = {**self.default_tags, **context.tags, **request.tags()}
         reservation = None
         if self.budgets is not None:
             dims = {**tags, "model": request.model or "", "provider": request.provider}

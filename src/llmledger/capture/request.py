@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ..attribution import validate_tags
@@ -30,49 +29,83 @@ _APIS = (
 _FREE = ("/count_tokens", "/models")
 
 
-@dataclass(frozen=True, slots=True)
 class CallRequest:
-    """One metered request."""
+    """One metered request. Its JSON body is decoded only when something needs it: a plain (non-streamed) call's
+    usage and model come from the response, so a large prompt is not decoded on the caller's time for nothing."""
 
-    provider: str
-    api: str  # chat | responses | embeddings | completions | messages | other
-    model: str | None
-    stream: bool
-    body: Mapping[str, Any]
-    hide_usage: bool = False  # include_usage was added by us: strip the usage chunk from the caller's stream
+    __slots__ = ("provider", "api", "stream", "hide_usage", "_raw", "_body")
+
+    def __init__(self, provider: str, api: str, stream: bool, hide_usage: bool, *, raw: bytes | None = None,
+                 body: dict[str, Any] | None = None) -> None:
+        self.provider = provider
+        self.api = api  # chat | responses | embeddings | completions | messages | other
+        self.stream = stream
+        self.hide_usage = hide_usage  # include_usage was added by us: strip the usage chunk from the stream
+        self._raw = raw
+        self._body = body
+
+    @property
+    def body(self) -> dict[str, Any]:
+        if self._body is None:
+            self._body = _decode(self._raw, strict=False)
+        return self._body
+
+    @property
+    def model(self) -> str | None:
+        model = self.body.get("model")
+        return model if isinstance(model, str) else None
+
+    def tags(self) -> dict[str, str]:
+        """The body's own tags (see `body_tags`); an undecoded body is looked into only if it may have some."""
+        if self._body is None and not (self._raw and (b'"user"' in self._raw or b'"metadata"' in self._raw)):
+            return {}
+        return body_tags(self.body)
+
+
+def _decode(content: bytes | None, *, strict: bool) -> dict[str, Any]:
+    if not content:
+        return {}
+    try:
+        body = json.loads(content)
+    except ValueError as exc:
+        if strict:
+            raise ConfigError(f"the request body is not valid JSON: {exc}") from None
+        return {}
+    if not isinstance(body, dict):
+        if strict:
+            raise ConfigError(f"the request body must be a JSON object, got {type(body).__name__}")
+        return {}
+    return body
 
 
 def read_request(
     provider: str, method: str, path: str, content: bytes | Mapping[str, Any] | None, *, changed: bool = False,
+    strict: bool = False,
 ) -> tuple[CallRequest, bytes | None]:
     """The request, and the body to send instead of `content` (None: send it unchanged).
 
     `content` is the body's bytes, or the body already decoded (then `changed` says the caller altered it, so it
-    must be encoded again). Raises `ConfigError` for a body that is not a JSON object; returns an ``other``
-    request for anything without a JSON body (it is metered only if a usage object comes back).
+    must be encoded again). A body that is not a JSON object raises `ConfigError` when `strict`; otherwise the
+    call is metered only if a usage object comes back.
     """
     provider = canonical_provider(provider)
     api = next((name for suffix, name in _APIS if path.rstrip("/").endswith(suffix)), "other")
-    body: Any = {}
     if isinstance(content, Mapping):
-        body = dict(content)
-    elif content and method.upper() == "POST":
-        try:
-            body = json.loads(content)
-        except ValueError as exc:
-            raise ConfigError(f"the request body is not valid JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise ConfigError(f"the request body must be a JSON object, got {type(body).__name__}")
-    model = body.get("model") if isinstance(body.get("model"), str) else None
-    stream = body.get("stream") is True
+        body: dict[str, Any] | None = dict(content)
+        raw = None
+    else:
+        raw = content if content and method.upper() == "POST" else None
+        # Only a stream (or a strict reader) needs the body now; anything else decodes it lazily, if ever.
+        body = _decode(raw, strict=True) if strict or (raw and b'"stream"' in raw) else None
+    stream = body is not None and body.get("stream") is True
     hide = False
-    if stream and api in ("chat", "completions") and _wants_usage_option(provider):
+    if body is not None and stream and api in ("chat", "completions") and _wants_usage_option(provider):
         options = body.get("stream_options")
         if not (isinstance(options, dict) and options.get("include_usage") is True):
             body = {**body, "stream_options": {**(options if isinstance(options, dict) else {}), "include_usage": True}}
             changed = hide = True
     replaced = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode() if changed else None
-    return CallRequest(provider, api, model, stream, body, hide), replaced
+    return CallRequest(provider, api, stream, hide, raw=raw, body=body), replaced
 
 
 def is_free(path: str) -> bool:

@@ -60,6 +60,7 @@ class BatchWriter:
         spool_dir: str | Path | None = None,
         batch_size: int = 2000,
         flush_interval: float = 0.2,
+        linger: float = 0.05,
         retry_interval: float = 2.0,
         idle: Callable[[], None] | None = None,
         max_queue: int = 100_000,
@@ -71,6 +72,9 @@ class BatchWriter:
         self.spool_dir = Path(spool_dir) if spool_dir else None
         self.batch_size = batch_size
         self.flush_interval = flush_interval
+        # After the first event of a batch, wait this long for more: one transaction per event would cost far more
+        # (about 200 µs of CPU each on SQLite) than the callers' events themselves, and compete with them.
+        self.linger = min(linger, flush_interval)
         self.retry_interval = retry_interval
         self.stats = WriterStats()
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -153,6 +157,7 @@ class BatchWriter:
         batch: list[UsageEvent] = []
         markers: list[_Flush] = []
         stop = False
+        deadline = time.monotonic() + self.linger
         while True:
             if item is _STOP:
                 stop = True
@@ -160,12 +165,18 @@ class BatchWriter:
                 markers.append(item)
             else:
                 batch.append(item)  # type: ignore[arg-type]
-            if stop or len(batch) >= self.batch_size:
+            if stop or markers or len(batch) >= self.batch_size:
                 break
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
-                break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=left)
+                except queue.Empty:
+                    break
         try:
             if batch:
                 self._write(batch)
