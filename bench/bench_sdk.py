@@ -149,8 +149,9 @@ def us(ns: float) -> float:
 
 
 def hooks_only(capture: Capture, body: bytes, response: bytes, n: int) -> list[int]:
-    """ns per call for the capture hooks the transport runs, without any HTTP: begin, respond, feed, close, finish
-    (which builds, prices and queues the event to the ledger's background writer)."""
+    """ns per call for the capture hooks the transport runs on the caller's thread, without any HTTP: begin,
+    respond, feed, close, finish (which hands the parsing, pricing and building of the event to the ledger's
+    writer thread; that share is measured separately, as process CPU until flushed)."""
     perf = time.perf_counter_ns
     out = []
     for _ in range(n):
@@ -276,14 +277,14 @@ def run(args: argparse.Namespace, tmp: Path, port: int, server_pid: int) -> None
                            args.stream_calls, args.block)
         made["streamed"] += len(asks[1].wall) + len(adds[1].wall)
 
-        # Diagnostic: the same non-streamed pair with the events dropped instead of queued to the ledger, which
-        # splits the added time into the wrapper's own path and the ledger's background writer (its thread shares
-        # the GIL and the CPUs with the caller). These events are not in the ledger, so not in the loss check.
-        capture.sink = lambda event: None
+        # Diagnostic: the same non-streamed pair with the events dropped (never made, never written) instead of
+        # handed to the ledger's writer, which splits the added time into the wrapper's own path and the writer's
+        # thread (it shares the GIL and the CPUs with the caller). Not in the ledger, so not in the loss check.
+        capture.later = lambda make: None
         try:
             dropped = interleaved(lambda: plain_call(bare), lambda: plain_call(inst), args.sink_calls, args.block)
         finally:
-            capture.sink = ledger.record
+            capture.later = ledger.record_later
         assert ledger.flush(600)
 
         print("[3/4] capture hooks alone (no HTTP) ...", flush=True)

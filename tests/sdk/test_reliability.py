@@ -19,18 +19,33 @@ from ..fake_provider import FakeProvider
 from .test_openai import HI, recorded
 
 
-def test_a_failing_sink_never_reaches_the_caller(fake: FakeProvider, sqlite_ledger: Ledger) -> None:
+class BrokenPrices:
+    def price(self, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("price catalog on fire")
+
+
+def test_a_recording_failure_never_reaches_the_caller(fake: FakeProvider, sqlite_ledger: Ledger) -> None:
     c = llmledger.instrument(openai.OpenAI(base_url=fake.openai_url, api_key="k", max_retries=0), ledger=sqlite_ledger)
     capture = capture_of(c)
-
-    def broken(event: object) -> None:
-        raise RuntimeError("disk on fire")
-
-    capture.sink = broken
+    capture.prices = BrokenPrices()  # type: ignore[assignment]
     reply = c.chat.completions.create(model="gpt-4o-mini", messages=HI, extra_headers={"x-fake-usage": "5,5"})
     chunks = list(c.chat.completions.create(model="gpt-4o-mini", messages=HI, stream=True))
     assert reply.usage is not None and reply.usage.total_tokens == 10 and chunks
-    assert capture.stats.errors == 2 and "disk on fire" in (capture.stats.last_error or "")
+    assert sqlite_ledger.flush(10)
+    assert capture.stats.errors == 2 and "price catalog on fire" in (capture.stats.last_error or "")
+    assert sqlite_ledger.count() == 0
+
+
+def test_a_failing_queue_never_reaches_the_caller(fake: FakeProvider, sqlite_ledger: Ledger) -> None:
+    c = llmledger.instrument(openai.OpenAI(base_url=fake.openai_url, api_key="k", max_retries=0), ledger=sqlite_ledger)
+    capture = capture_of(c)
+
+    def broken(make: object) -> None:
+        raise RuntimeError("queue on fire")
+
+    capture.later = broken
+    reply = c.chat.completions.create(model="gpt-4o-mini", messages=HI, extra_headers={"x-fake-usage": "5,5"})
+    assert reply.usage is not None and capture.stats.errors == 1
 
 
 class DownStore:

@@ -11,6 +11,7 @@ Recording never raises into the caller: a failure to build or queue an event is 
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -52,9 +53,12 @@ class Capture:
     def __init__(
         self, *, sink: Callable[[UsageEvent], None], prices: PriceBook, provider: str,
         default_tags: Mapping[str, str] | None = None, budgets: MemoryBudgets | None = None, source: str = "sdk",
-        store_content: bool = False,
+        store_content: bool = False, later: Callable[[Callable[[], UsageEvent | None]], None] | None = None,
     ) -> None:
         self.sink = sink
+        # When set, finishing a call only hands its making (parse, price, build) to `later` — the ledger writer's
+        # thread — so the caller does not wait for it. The made event is not passed to `sink` then.
+        self.later = later
         self.prices = prices
         self.provider = provider
         self.default_tags = dict(default_tags or {})
@@ -113,7 +117,7 @@ class Call:
         self.context = context
         self.reservation = reservation
         self.ts = datetime.now(UTC)
-        self.t0 = time.perf_counter()
+        self.t0 = self.t1 = time.perf_counter()
         self.tap: Tap | None = None
         self.http_status: int | None = None
         self.event: UsageEvent | None = None  # once finished
@@ -131,18 +135,32 @@ class Call:
 
     def finish(self, *, aborted: bool = False, error: BaseException | None = None) -> UsageEvent | None:
         """Record the call: `aborted` when its stream stopped early (the caller let go, or the connection broke),
-        `error` when it failed before a response. Returns the event (None if not metered). Never raises."""
+        `error` when it failed before a response. Returns the event (None if not metered, or if its making was
+        handed to `Capture.later`). Never raises."""
         with self._lock:
             if self._done:
                 return None
             self._done = True
+        self.t1 = time.perf_counter()
+        if self.capture.later is not None and self.reservation is None:  # a budget wants its actual cost now
+            try:
+                self.capture.later(functools.partial(self._make, aborted, error, None))
+            except Exception:  # noqa: BLE001 - recording must never break the caller
+                self.capture.stats.errors += 1
+                log.exception("llmledger could not queue a %s call", self.request.provider)
+            return None
+        return self._make(aborted, error, self.capture.sink)
+
+    def _make(self, aborted: bool, error: BaseException | None, sink: Callable[[UsageEvent], None] | None
+              ) -> UsageEvent | None:
         capture = self.capture
         try:
             event = self.event = self._event(aborted, error)
             self._settle(used(event))
             if event is None:
                 return None
-            capture.sink(event)
+            if sink is not None:
+                sink(event)
             capture.stats.recorded += 1
             capture.stats.estimated += event.estimated
             return event
@@ -201,7 +219,7 @@ class Call:
         return UsageEvent(
             provider=request.provider, model=model, usage=usage, cost=cost, ts=self.ts, tags=self.tags,
             session_id=self.context.session_id, parent_id=self.context.parent_id,
-            latency_ms=round((time.perf_counter() - self.t0) * 1000), status=status, source=self.capture.source,
+            latency_ms=round((self.t1 - self.t0) * 1000), status=status, source=self.capture.source,
             request_id=request_id, service_tier=tier, estimated=estimated, http_status=self.http_status,
             key_id=self.key_id,
             content={"request": dict(request.body), "response": tap.content() if tap else None}

@@ -6,7 +6,7 @@ deployments), applies migrations, queues events to the one background `BatchWrit
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,10 @@ class Ledger:
     def record(self, event: UsageEvent) -> None:
         """Queue an event for the background writer; returns at once."""
         self.writer.put(event)
+
+    def record_later(self, make: Callable[[], UsageEvent | None]) -> None:
+        """Queue a function that makes the event; the writer's thread runs it (see `BatchWriter.put_later`)."""
+        self.writer.put_later(make)
 
     def flush(self, timeout: float | None = None) -> bool:
         return self.writer.flush(timeout)

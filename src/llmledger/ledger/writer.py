@@ -102,6 +102,27 @@ class BatchWriter:
             block, self._overflow = self._overflow, []
         self._spool(block, RuntimeError(f"the write queue is full ({self.max_queue} events)"))
 
+    def put_later(self, make: Callable[[], UsageEvent | None]) -> None:
+        """Queue the making of an event: `make` runs on the writer's thread, in queue order (so `flush()` still
+        covers it), and its event is written with the batch. Callers hand over their parsing and pricing this way;
+        `make` must not raise (an exception is logged and the event is lost)."""
+        self._ensure_started()
+        if self.spool_dir is not None and self._queue.qsize() >= self.max_queue:
+            event = self._make(make)  # the writer is far behind: make it here, and set it aside like any other
+            if event is not None:
+                self.put(event)
+            return
+        self._queue.put(make)
+
+    def _make(self, make: Callable[[], UsageEvent | None]) -> UsageEvent | None:
+        try:
+            return make()
+        except Exception as exc:  # noqa: BLE001 - a bug in the maker must not stop the writer
+            self.stats.failures += 1
+            self.stats.last_error = f"making an event failed: {exc}"
+            log.exception("llmledger could not make an event")
+            return None
+
     def _take_overflow(self) -> list[UsageEvent]:
         with self._overflow_lock:
             block, self._overflow = self._overflow, []
@@ -163,8 +184,10 @@ class BatchWriter:
                 stop = True
             elif isinstance(item, _Flush):
                 markers.append(item)
-            else:
-                batch.append(item)  # type: ignore[arg-type]
+            elif isinstance(item, UsageEvent):
+                batch.append(item)
+            elif (made := self._make(item)) is not None:  # type: ignore[arg-type]
+                batch.append(made)
             if stop or markers or len(batch) >= self.batch_size:
                 break
             try:

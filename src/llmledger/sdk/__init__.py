@@ -126,7 +126,7 @@ def instrument(
     prices = prices or _defaults.prices or PriceBook()
     budgets = _guard(budget, ledger, _sdk_error(client))
     capture = Capture(
-        sink=ledger.record, prices=prices, provider=provider or _provider_of(client),
+        sink=ledger.record, later=ledger.record_later, prices=prices, provider=provider or _provider_of(client),
         default_tags=validate_tags(dict(tags or {}), where="instrument(tags=…)"), budgets=budgets,
         store_content=store_content,
     )

@@ -30,11 +30,6 @@ def _request(request: httpx2.Request, capture: Capture) -> tuple[Call | None, ht
     return call, request
 
 
-def _response(response: httpx2.Response, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream) -> httpx2.Response:
-    return httpx2.Response(response.status_code, headers=response.headers, stream=stream,
-                           extensions=response.extensions)
-
-
 class LedgerTransport(httpx2.BaseTransport):
     def __init__(self, inner: httpx2.BaseTransport, capture: Capture) -> None:
         self.inner = inner
@@ -50,7 +45,8 @@ class LedgerTransport(httpx2.BaseTransport):
             call.finish(error=exc)
             raise
         call.respond(response.status_code, response.headers.get("content-type"))
-        return _response(response, _TappedStream(response.stream, call))  # type: ignore[arg-type]
+        response.stream = _TappedStream(response.stream, call)  # type: ignore[arg-type]
+        return response
 
     def close(self) -> None:
         self.inner.close()
@@ -71,7 +67,8 @@ class AsyncLedgerTransport(httpx2.AsyncBaseTransport):
             call.finish(error=exc)
             raise
         call.respond(response.status_code, response.headers.get("content-type"))
-        return _response(response, _AsyncTappedStream(response.stream, call))  # type: ignore[arg-type]
+        response.stream = _AsyncTappedStream(response.stream, call)  # type: ignore[arg-type]
+        return response
 
     async def aclose(self) -> None:
         await self.inner.aclose()
