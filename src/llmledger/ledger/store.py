@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC
@@ -22,6 +23,7 @@ from .migrations import MIGRATIONS, MIGRATIONS_TABLE
 from .schema import COLUMNS, COST_UPDATE_COLUMNS, Dialect, cost_values, from_row, to_row
 
 log = logging.getLogger("llmledger.ledger")
+_YIELD_EVERY = 64
 
 
 class SQLStore:
@@ -99,7 +101,10 @@ class SQLStore:
             return 0
         dialect = self.dialect
         try:
-            rows = [to_row(e, dialect) for e in events]
+            rows = []
+            for start in range(0, len(events), _YIELD_EVERY):
+                rows += [to_row(e, dialect) for e in events[start:start + _YIELD_EVERY]]
+                time.sleep(0)  # the writer thread shares the GIL with the application: let it in now and then
         except (OverflowError, ValueError, TypeError) as exc:
             raise RejectedEvents(f"an event cannot be stored: {exc}") from exc
         refused: tuple[type[BaseException], ...] = (*self.errors, OverflowError)

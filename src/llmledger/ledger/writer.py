@@ -188,6 +188,7 @@ class BatchWriter:
                 batch.append(item)
             elif (made := self._make(item)) is not None:  # type: ignore[arg-type]
                 batch.append(made)
+                time.sleep(0)  # let a caller waiting for the GIL in: this thread's work is never urgent
             if stop or markers or len(batch) >= self.batch_size:
                 break
             try:
