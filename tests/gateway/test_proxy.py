@@ -161,7 +161,7 @@ def test_bad_requests_get_clear_errors_in_the_providers_format(gateway: GatewayP
     auth = {"authorization": f"Bearer {secret}", "content-type": "application/json"}
     bad_json = httpx2.post(f"{gateway.openai_url}/chat/completions", headers=auth, content=b"{not json")
     assert bad_json.status_code == 400 and "not valid JSON" in bad_json.json()["error"]["message"]
-    bad_tag = httpx2.post(f"{gateway.openai_url}/chat/completions", headers={**auth, "x-ledger-tag-x": "a\u0001b"},
+    bad_tag = httpx2.post(f"{gateway.openai_url}/chat/completions", headers={**auth, "x-ledger-tag-a.b": "x"},
                           json={"model": "gpt-4o-mini", "messages": HI})
     assert bad_tag.status_code == 400 and bad_tag.json()["error"]["code"] == "invalid_tag"
     big = httpx2.post(f"{gateway.openai_url}/chat/completions", headers=auth, content=b"x" * (11 * 1024 * 1024))

@@ -12,11 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
-import httpx2
+import aiohttp
 
 from ..attribution import Context, validate_tags
 from ..budgets.memory import Reservation
@@ -75,7 +74,7 @@ class Gateway:
             name: Capture(sink=self._record, prices=prices, provider=name, source="gateway")
             for name in settings.upstreams
         }
-        self.client: httpx2.AsyncClient | None = None
+        self.client: aiohttp.ClientSession | None = None
         self.metrics.watch("llmledger_reservations_in_flight", "Calls holding a budget reservation",
                            lambda: float(limits.in_flight()))
         self.metrics.watch("llmledger_spool_files", "Batches waiting on disk for the ledger",
@@ -114,9 +113,12 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.client = httpx2.AsyncClient(
-                    timeout=httpx2.Timeout(self.settings.upstream_timeout, connect=self.settings.connect_timeout),
-                    limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=200),
+                self.client = aiohttp.ClientSession(
+                    # upstream_timeout bounds each wait for the provider's bytes (a stream may run longer overall)
+                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.settings.connect_timeout,
+                                                  sock_read=self.settings.upstream_timeout),
+                    connector=aiohttp.TCPConnector(limit=1000, ttl_dns_cache=300),
+                    skip_auto_headers=("User-Agent",),
                 )
                 if self.settings.auth == "none":
                     log.warning("auth: none: the gateway accepts requests without a virtual key; use it only for "
@@ -126,7 +128,7 @@ class Gateway:
             elif message["type"] == "lifespan.shutdown":
                 self._refresher.cancel()
                 if self.client is not None:
-                    await self.client.aclose()
+                    await self.client.close()
                 await asyncio.to_thread(self.ledger.flush, 30)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -265,19 +267,19 @@ class Gateway:
         assert self.client is not None, "the gateway was not started (ASGI lifespan)"
         query = scope.get("query_string", b"").decode("latin-1")
         url = upstream.base_url + rest + (f"?{query}" if query else "")
-        forward = [(k, v) for k, v in headers.items() if k not in _DROP_REQUEST and not k.startswith("x-ledger-")]
-        forward += list(upstream.auth_headers().items())
-        request = self.client.build_request(scope["method"], url, headers=forward, content=content)
-        started = time.perf_counter()
+        forward = {k: v for k, v in headers.items() if k not in _DROP_REQUEST and not k.startswith("x-ledger-")}
+        forward.update(upstream.auth_headers())
         try:
-            response = await self.client.send(request, stream=True)
-        except httpx2.TimeoutException as exc:
+            response = await self.client.request(scope["method"], url, headers=forward, data=content or None,
+                                                 allow_redirects=False)
+        except TimeoutError as exc:
             if call is not None:
                 call.finish(error=exc)
-            await _respond(send, 504, error_body(upstream.family, 504, f"the provider did not answer in time ({exc})",
+            await _respond(send, 504, error_body(upstream.family, 504, "the provider did not answer within "
+                                                 f"{self.settings.upstream_timeout} s (gateway.upstream_timeout)",
                                                  "upstream_timeout"), "application/json")
             return
-        except httpx2.TransportError as exc:
+        except aiohttp.ClientError as exc:
             if call is not None:
                 call.finish(error=exc)
             await _respond(send, 502, error_body(upstream.family, 502, f"cannot reach the provider at "
@@ -287,18 +289,16 @@ class Gateway:
         try:
             await self._relay(receive, send, response, call)
         finally:
-            await response.aclose()
-            log.debug("%s %s → %s in %.1f ms", scope["method"], url, response.status_code,
-                      (time.perf_counter() - started) * 1000)
+            response.close()
 
-    async def _relay(self, receive: Receive, send: Send, response: httpx2.Response, call: Call | None) -> None:
-        tap = call.respond(response.status_code, response.headers.get("content-type")) if call is not None else None
-        out_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.multi_items()
+    async def _relay(self, receive: Receive, send: Send, response: aiohttp.ClientResponse, call: Call | None) -> None:
+        tap = call.respond(response.status, response.headers.get("content-type")) if call is not None else None
+        out_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()
                        if k.lower() not in _DROP_RESPONSE]
-        await send({"type": "http.response.start", "status": response.status_code, "headers": out_headers})
+        await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
 
         async def pump() -> None:
-            async for chunk in response.aiter_bytes():
+            async for chunk in response.content.iter_any():
                 out = tap.feed(chunk) if tap is not None else chunk
                 if out:
                     await send({"type": "http.response.body", "body": out, "more_body": True})
@@ -321,7 +321,7 @@ class Gateway:
                 relay.cancel()
                 if call is not None:
                     call.finish(aborted=True)
-        except (httpx2.TransportError, OSError) as exc:  # the provider's stream broke off
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:  # the provider's stream broke off
             if call is not None:
                 call.finish(aborted=True, error=exc)
         finally:
