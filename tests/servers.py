@@ -12,6 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def clear_of_minute_end(margin: float = 5.0) -> None:
+    """Wait out the end of the current minute if it is near: per-minute limits restart there."""
+    import time
+
+    left = 60 - time.time() % 60
+    if left < margin:
+        time.sleep(left + 0.1)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

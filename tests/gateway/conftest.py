@@ -16,7 +16,9 @@ import httpx2
 import pytest
 
 from ..fake_provider import FakeProvider
-from ..servers import free_port
+from ..servers import clear_of_minute_end, free_port
+
+__all__ = ["GatewayProcess", "clear_of_minute_end", "provider_config", "start_gateway"]
 
 
 @dataclass
@@ -86,13 +88,6 @@ def start_gateway(config_text: str, directory: Path, *, db: str | None = None) -
             gateway.stop()
             raise RuntimeError(f"the gateway did not start:\n{log.read_text()}")
         time.sleep(0.05)
-
-
-def clear_of_minute_end(margin: float = 5.0) -> None:
-    """Wait out the end of the current minute if it is near: per-minute limits restart there."""
-    left = 60 - time.time() % 60
-    if left < margin:
-        time.sleep(left + 0.1)
 
 
 def provider_config(fake: FakeProvider, extra: str = "") -> str:

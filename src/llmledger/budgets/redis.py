@@ -8,8 +8,10 @@ pass a hard limit. Keys expire a day after their window ends.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
@@ -55,6 +57,15 @@ return 0
 """
 
 
+@dataclass
+class _Plan:
+    keys: list[str]
+    args: list[Any]
+    holds: list[tuple[Limit, datetime, Decimal]]
+    ends: list[datetime]
+    unseeded: list[tuple[Limit, datetime, str, int]]
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value or 0)
 
@@ -74,6 +85,7 @@ class RedisBudgets:
         prefix: str = "llmledger:limit:", error: type[BudgetExceeded] = BudgetExceeded,
     ) -> None:
         import redis  # an extra: pip install "llmledger[redis]"
+        import redis.asyncio
 
         check_unique(limits)
         self.budgets = tuple(limits)
@@ -82,8 +94,11 @@ class RedisBudgets:
         self.error = error
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._redis_errors: tuple[type[BaseException], ...] = (redis.RedisError,)
-        self._reserve = self.client.register_script(_RESERVE)
-        self._settle = self.client.register_script(_SETTLE)
+        self.aclient = redis.asyncio.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._reserve: Any = self.client.register_script(_RESERVE)
+        self._settle: Any = self.client.register_script(_SETTLE)
+        self._areserve: Any = self.aclient.register_script(_RESERVE)
+        self._asettle: Any = self.aclient.register_script(_SETTLE)
         self._started: set[str] = set()  # windows whose spend this process has seeded from the ledger
         self._lock = threading.Lock()
         self._in_flight = 0
@@ -96,61 +111,94 @@ class RedisBudgets:
         base = f"{self.prefix}{limit.name}:{start.strftime('%Y%m%dT%H%M')}"
         return f"{base}:spent", f"{base}:reserved"
 
-    def _seed(self, limit: Limit, start: datetime, spent_key: str, ttl: int) -> None:
-        """A window's first use (in this process): start it from the ledger's spend, unless a replica did."""
-        if spent_key in self._started:
-            return
-        if limit.metric == "usd" and self.spent_since is not None and not self.client.exists(spent_key):
-            self.client.set(spent_key, _units(limit, self.spent_since(limit, start)), nx=True, ex=ttl)
+    def _seed(self, pending: list[tuple[Limit, datetime, str, int]]) -> None:
+        """Windows' first use (in this process): start them from the ledger's spend, unless a replica did."""
+        for limit, start, spent_key, ttl in pending:
+            if limit.metric == "usd" and self.spent_since is not None and not self.client.exists(spent_key):
+                self.client.set(spent_key, _units(limit, self.spent_since(limit, start)), nx=True, ex=ttl)
+            with self._lock:
+                self._started.add(spent_key)
+
+    def _plan(self, dims: Mapping[str, str], demand: Demand, extra: Sequence[Limit], now: datetime) -> _Plan | None:
+        applicable = [b for b in (*self.budgets, *extra) if b.applies_to(dims)]
+        if not applicable:
+            return None
+        plan = _Plan(keys=[], args=[len(applicable)], holds=[], ends=[], unseeded=[])
+        for limit in applicable:
+            start, end = limit.window_at(now)
+            ttl = int((end - now).total_seconds()) + _GRACE
+            spent_key, reserved_key = self._keys(limit, start)
+            if spent_key not in self._started:
+                plan.unseeded.append((limit, start, spent_key, ttl))
+            amount = demand.get(limit.metric, Decimal(0))
+            plan.keys += [spent_key, reserved_key]
+            plan.args += [_units(limit, limit.cap), "1" if limit.mode == "hard" else "0", _units(limit, amount), ttl]
+            plan.holds.append((limit, start, amount))
+            plan.ends.append(end)
+        return plan
+
+    def _outcome(self, plan: _Plan, result: Any, now: datetime) -> Reservation:
+        refused = int(result[0])
+        if refused:
+            limit, _, amount = plan.holds[refused - 1]
+            spent, reserved = (_amount(limit, Decimal(_text(v))) for v in result[1:])
+            raise refusal(limit, spent, reserved, amount, plan.ends[refused - 1], now, self.error)
         with self._lock:
-            self._started.add(spent_key)
+            self._in_flight += 1
+        return Reservation(tuple(plan.holds))
 
     def reserve(
         self, dims: Mapping[str, str], demand: Demand, *, extra: Sequence[Limit] = (), now: datetime | None = None,
     ) -> Reservation:
         now = now or datetime.now(UTC)
-        applicable = [b for b in (*self.budgets, *extra) if b.applies_to(dims)]
-        if not applicable:
+        plan = self._plan(dims, demand, extra, now)
+        if plan is None:
             return NOTHING
-        keys: list[str] = []
-        args: list[Any] = [len(applicable)]
-        holds = []
-        windows = []
         try:
-            for limit in applicable:
-                start, end = limit.window_at(now)
-                ttl = int((end - now).total_seconds()) + _GRACE
-                spent_key, reserved_key = self._keys(limit, start)
-                self._seed(limit, start, spent_key, ttl)
-                amount = demand.get(limit.metric, Decimal(0))
-                keys += [spent_key, reserved_key]
-                args += [_units(limit, limit.cap), "1" if limit.mode == "hard" else "0", _units(limit, amount), ttl]
-                holds.append((limit, start, amount))
-                windows.append(end)
-            result = self._reserve(keys=keys, args=args)
+            self._seed(plan.unseeded)
+            result = self._reserve(keys=plan.keys, args=plan.args)
         except self._redis_errors as exc:
             raise StoreUnavailable(f"cannot reach Redis for budgets and rate limits: {exc}") from exc
-        refused = int(result[0])
-        if refused:
-            limit, _, amount = holds[refused - 1]
-            spent, reserved = (_amount(limit, Decimal(_text(v))) for v in result[1:])
-            raise refusal(limit, spent, reserved, amount, windows[refused - 1], now, self.error)
-        with self._lock:
-            self._in_flight += 1
-        return Reservation(tuple(holds))
+        return self._outcome(plan, result, now)
+
+    async def areserve(self, dims: Mapping[str, str], demand: Demand, *, extra: Sequence[Limit] = ()) -> Reservation:
+        """`reserve` for an event loop: one round trip on the async client (seeding a new window, which reads
+        the ledger, runs in a thread)."""
+        now = datetime.now(UTC)
+        plan = self._plan(dims, demand, extra, now)
+        if plan is None:
+            return NOTHING
+        try:
+            if plan.unseeded:
+                await asyncio.to_thread(self._seed, plan.unseeded)
+            result = await self._areserve(keys=plan.keys, args=plan.args)
+        except self._redis_errors as exc:
+            raise StoreUnavailable(f"cannot reach Redis for budgets and rate limits: {exc}") from exc
+        return self._outcome(plan, result, now)
 
     def settle(self, reservation: Reservation, actual: Demand) -> None:
-        self._finish(reservation, actual)
+        if reservation.holds:
+            try:
+                keys, args = self._settlement(reservation, actual)
+                self._settle(keys=keys, args=args)
+            except self._redis_errors as exc:
+                raise StoreUnavailable(f"cannot reach Redis to settle a reservation: {exc}") from exc
+
+    async def asettle(self, reservation: Reservation, actual: Demand) -> None:
+        if reservation.holds:
+            try:
+                keys, args = self._settlement(reservation, actual)
+                await self._asettle(keys=keys, args=args)
+            except self._redis_errors as exc:
+                raise StoreUnavailable(f"cannot reach Redis to settle a reservation: {exc}") from exc
 
     def release(self, reservation: Reservation) -> None:
-        self._finish(reservation, {})
+        self.settle(reservation, {})
 
     def in_flight(self) -> int:
         return self._in_flight
 
-    def _finish(self, reservation: Reservation, actual: Demand) -> None:
-        if not reservation.holds:
-            return
+    def _settlement(self, reservation: Reservation, actual: Demand) -> tuple[list[str], list[Any]]:
         with self._lock:
             self._in_flight -= 1
         keys: list[str] = []
@@ -161,10 +209,7 @@ class RedisBudgets:
             end = limit.window_at(start)[1]
             args += [_units(limit, amount), _units(limit, actual.get(limit.metric, Decimal(0))),
                      max(1, int((end - now).total_seconds())) + _GRACE]
-        try:
-            self._settle(keys=keys, args=args)
-        except self._redis_errors as exc:
-            raise StoreUnavailable(f"cannot reach Redis to settle a reservation: {exc}") from exc
+        return keys, args
 
     def status(self, *, now: datetime | None = None) -> list[dict[str, Any]]:
         now = now or datetime.now(UTC)

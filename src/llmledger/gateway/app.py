@@ -75,6 +75,7 @@ class Gateway:
             for name in settings.upstreams
         }
         self.client: aiohttp.ClientSession | None = None
+        self._settling: set[asyncio.Future[None]] = set()
         self.metrics.watch("llmledger_reservations_in_flight", "Calls holding a budget reservation",
                            lambda: float(limits.in_flight()))
         self.metrics.watch("llmledger_spool_files", "Batches waiting on disk for the ledger",
@@ -127,6 +128,8 @@ class Gateway:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self._refresher.cancel()
+                if self._settling:
+                    await asyncio.wait(self._settling, timeout=30)
                 if self.client is not None:
                     await self.client.close()
                 await asyncio.to_thread(self.ledger.flush, 30)
@@ -168,8 +171,12 @@ class Gateway:
         finally:
             if call is not None:
                 call.finish(aborted=True)  # a no-op when the call already finished; else (cancelled) record it
-                if reservation is not None:
-                    await self._settle(reservation, call.event)
+                if reservation is not None and reservation.holds:
+                    # Settled in the background: the client has its answer, and the connection's next request
+                    # need not wait for a Redis round trip.
+                    task = asyncio.ensure_future(self._settle(reservation, call.event))
+                    self._settling.add(task)
+                    task.add_done_callback(self._settling.discard)
 
     def _authenticate(self, headers: Mapping[str, str]) -> VirtualKey | None:
         if self.settings.auth == "none":

@@ -20,7 +20,7 @@ class LimitState(Protocol):
 
 
 class Limits:
-    """Reserve and settle without blocking the event loop: a remote state (Redis) is called from a thread.
+    """Reserve and settle without blocking the event loop: a remote state (Redis) through its async client.
 
     `standing` reads the limits that apply besides each key's own (the config's, and those set with
     `llmledger budgets set`); `refresh()` re-reads them, so a budget set while the gateway runs takes effect.
@@ -38,14 +38,14 @@ class Limits:
 
     async def reserve(self, dims: Mapping[str, str], demand: Demand, *, extra: Sequence[Limit] = ()) -> Reservation:
         if self.remote:
-            return await asyncio.to_thread(self.state.reserve, dims, demand, extra=extra)
+            return await self.state.areserve(dims, demand, extra=extra)  # type: ignore[attr-defined, no-any-return]
         return self.state.reserve(dims, demand, extra=extra)
 
     async def settle(self, reservation: Reservation, actual: Demand) -> None:
         if not reservation.holds:
             return
         if self.remote:
-            await asyncio.to_thread(self.state.settle, reservation, actual)
+            await self.state.asettle(reservation, actual)  # type: ignore[attr-defined]
         else:
             self.state.settle(reservation, actual)
 
