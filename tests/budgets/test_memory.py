@@ -55,7 +55,8 @@ def test_reserve_settle_release() -> None:
 def test_soft_budgets_never_refuse_and_tolerance_is_allowed() -> None:
     budgets = MemoryBudgets([Budget(limit_usd=1, mode="soft", name="soft"),
                              Budget(limit_usd=1, tolerance_usd="0.5", name="hard")])
-    budgets.reserve({}, usd("1.4"), now=AT)
+    held = budgets.reserve({}, usd("1.4"), now=AT)
+    assert held.over_soft == ("soft",)  # let through, named for alerting
     with pytest.raises(BudgetExceeded, match="'hard'"):
         budgets.reserve({}, usd("0.2"), now=AT)
 

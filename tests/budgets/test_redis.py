@@ -49,6 +49,13 @@ def test_two_states_on_one_server_share_a_budget_exactly(redis_server: RedisServ
     assert len(seeded) == 1  # the window was seeded from the ledger once, by the first to use it
 
 
+def test_soft_budgets_are_named_when_passed(redis_server: RedisServer, prefix: str) -> None:
+    state = RedisBudgets([Budget(limit_usd=1, mode="soft", name="soft"), Budget(limit_usd=5, name="hard")],
+                         url=redis_server.url, prefix=prefix)
+    assert state.reserve({}, usd("0.5")).over_soft == ()
+    assert state.reserve({}, usd(1)).over_soft == ("soft",)
+
+
 def test_concurrent_threads_never_pass_the_limit(redis_server: RedisServer, prefix: str) -> None:
     state = RedisBudgets([Budget(limit_usd=50, name="g")], url=redis_server.url, prefix=prefix)
     granted: list[int] = []

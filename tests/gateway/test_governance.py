@@ -71,6 +71,9 @@ def test_hard_budget_refuses_with_429_and_retry_after(gateway: GatewayProcess) -
     assert sdk.value.code == "budget_exceeded"
     soft = gateway.key("--tenant", "beta")
     assert call(gateway, soft, **{"x-ledger-feature": "f"}).status_code == 200  # soft budgets never refuse
+    metrics = httpx2.get(f"{gateway.url}/metrics").text
+    assert 'llmledger_soft_budget_exceeded_total{budget="beta-soft"} 1.0' in metrics
+    assert "soft budget 'beta-soft' exceeded" in gateway.log.read_text()
 
 
 def test_concurrent_requests_never_overspend(gateway: GatewayProcess, fake: FakeProvider) -> None:

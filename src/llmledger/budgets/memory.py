@@ -34,9 +34,11 @@ class _Window:
 
 @dataclass(frozen=True)
 class Reservation:
-    """What one call holds: an amount in each limit's window it is in."""
+    """What one call holds: an amount in each limit's window it is in; and the soft budgets it takes past their
+    limit (let through, to be alerted on)."""
 
     holds: tuple[tuple[Limit, datetime, Decimal], ...]
+    over_soft: tuple[str, ...] = ()
 
 
 NOTHING = Reservation(())
@@ -100,10 +102,12 @@ class MemoryBudgets:
             for limit, window, amount in windows:
                 if limit.mode == "hard" and window.spent + window.reserved + amount > limit.cap:
                     raise refusal(limit, window.spent, window.reserved, amount, window.end, now, self.error)
+            over = tuple(b.name for b, w, amount in windows
+                         if b.mode == "soft" and w.spent + w.reserved + amount > b.cap)
             for _, window, amount in windows:
                 window.reserved += amount
             self._in_flight += 1
-            return Reservation(tuple((b, w.start, amount) for b, w, amount in windows))
+            return Reservation(tuple((b, w.start, amount) for b, w, amount in windows), over)
 
     def settle(self, reservation: Reservation, actual: Demand) -> None:
         """The call ended: swap its holds for what it actually used."""

@@ -2,7 +2,8 @@
 
 Each limit window is two integer keys, ``spent`` and ``reserved`` (dollars in nano-dollars, so comparisons stay
 exact inside Lua's doubles up to $9 million; requests and tokens as counts). One Lua script checks every limit
-in scope and then holds the call's demand in all of them, atomically: concurrent calls on any replica cannot
+in scope (and names the soft ones it takes past their limit) and then holds the call's demand in all of them,
+atomically: concurrent calls on any replica cannot
 pass a hard limit. Keys expire a day after their window ends.
 """
 
@@ -27,14 +28,16 @@ _GRACE = 86_400  # seconds a window's keys outlive it
 
 _RESERVE = """
 local n = tonumber(ARGV[1])
+local over = {0}
 for i = 1, n do
   local a = 1 + (i - 1) * 4
-  if ARGV[a + 2] == '1' then
-    local spent = tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0')
-    local reserved = tonumber(redis.call('GET', KEYS[2 * i]) or '0')
-    if spent + reserved + tonumber(ARGV[a + 3]) > tonumber(ARGV[a + 1]) then
+  local spent = tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0')
+  local reserved = tonumber(redis.call('GET', KEYS[2 * i]) or '0')
+  if spent + reserved + tonumber(ARGV[a + 3]) > tonumber(ARGV[a + 1]) then
+    if ARGV[a + 2] == '1' then
       return {i, tostring(spent), tostring(reserved)}
     end
+    table.insert(over, i)
   end
 end
 for i = 1, n do
@@ -42,7 +45,7 @@ for i = 1, n do
   redis.call('INCRBY', KEYS[2 * i], ARGV[a + 3])
   redis.call('EXPIRE', KEYS[2 * i], ARGV[a + 4])
 end
-return {0}
+return over
 """
 
 _SETTLE = """
@@ -145,7 +148,8 @@ class RedisBudgets:
             raise refusal(limit, spent, reserved, amount, plan.ends[refused - 1], now, self.error)
         with self._lock:
             self._in_flight += 1
-        return Reservation(tuple(plan.holds))
+        over = tuple(plan.holds[int(i) - 1][0].name for i in result[1:])
+        return Reservation(tuple(plan.holds), over)
 
     def reserve(
         self, dims: Mapping[str, str], demand: Demand, *, extra: Sequence[Limit] = (), now: datetime | None = None,

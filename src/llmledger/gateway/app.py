@@ -253,13 +253,18 @@ class Gateway:
             dims["key"] = key.id
         demand = call.capture.demand(request)
         try:
-            return await self.limits.reserve(dims, demand, extra=key.limits() if key else ())
+            reservation = await self.limits.reserve(dims, demand, extra=key.limits() if key else ())
         except BudgetExceeded as exc:
             call.discard()
             raise Refused(429, str(exc), exc.code, {"retry-after": str(exc.retry_after)}) from None
         except LedgerError as exc:  # the limit store (Redis) is down: fail closed, say why
             call.discard()
             raise Refused(502, f"budget state unavailable: {exc}", "budget_state_unavailable") from None
+        for name in reservation.over_soft:  # let through; alert rules and dashboards pick this up
+            self.metrics.soft_over.labels(name).inc()
+            log.warning("soft budget %r exceeded by a %s call (tags %s); let through", name, request.provider,
+                        call.tags)
+        return reservation
 
     async def _settle(self, reservation: Reservation, event: UsageEvent | None) -> None:
         try:

@@ -46,6 +46,8 @@ class GatewayMetrics:
         self.unpriced = Counter("llmledger_unpriced_events", "Calls recorded without a price", labels, registry=r)
         self.estimated = Counter("llmledger_estimated_events", "Calls whose usage was estimated", labels, registry=r)
         self.refused = Counter("llmledger_refused_requests", "Requests refused by the gateway", ["code"], registry=r)
+        self.soft_over = Counter("llmledger_soft_budget_exceeded", "Calls let through past a soft budget",
+                                 ["budget"], registry=r)
         self.latency = Counter("llmledger_upstream_seconds", "Time spent in upstream calls", ["provider"], registry=r)
 
     def watch(self, name: str, doc: str, read: Callable[[], float]) -> None:
