@@ -239,7 +239,6 @@ class Call:
         return Usage(input=count_request(self.request.body, provider=provider, model=name).tokens, output=output)
 
 
-
 def used(event: UsageEvent | None) -> dict[str, Decimal]:
     """What a finished call used, per limit metric (one request even when nothing was billed)."""
     if event is None:
