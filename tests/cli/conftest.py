@@ -19,3 +19,12 @@ class Run:
 @pytest.fixture
 def run() -> Run:
     return Run()
+
+
+@pytest.fixture
+def receiver():
+    from ..alerts.receiver import Receiver
+
+    server = Receiver()
+    yield server
+    server.close()

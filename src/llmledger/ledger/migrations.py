@@ -81,6 +81,23 @@ CREATE TABLE gateway_budgets (
 )
 """
 
+_ALERTS = """
+CREATE TABLE alerts (
+    fingerprint TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    title TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    state TEXT NOT NULL,
+    fired_at TEXT NOT NULL,
+    resolved_at TEXT,
+    deliveries TEXT NOT NULL
+);
+CREATE INDEX alerts_fired_at ON alerts (fired_at)
+"""
+
 # SQLite money is INTEGER pico-dollars (exact, summable); PostgreSQL's is NUMERIC.
 _MONEY = {"sqlite": "INTEGER", "postgres": "NUMERIC(30, 12)"}
 
@@ -115,6 +132,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         # The gateway's virtual keys (only a hash of the secret is kept) and budgets set from the CLI or API.
         sqlite=_KEYS_AND_BUDGETS,
         postgres=_KEYS_AND_BUDGETS,
+    ),
+    Migration(
+        "0006_alerts",
+        # Every alert fired, with its evidence and deliveries. The fingerprint (rule + scope + window) is the key,
+        # so of several evaluators running at once exactly one claims, and sends, each alert.
+        sqlite=_ALERTS,
+        postgres=_ALERTS,
     ),
 )
 
