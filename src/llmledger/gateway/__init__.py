@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..budgets import Limit
+from ..budgets import Budget, Limit
 from ..config import Config
 from ..ledger import DEFAULT_DB, Ledger, ReportQuery, default_spool_dir
 from ..ledger.query import Filter
@@ -53,5 +53,12 @@ def build_gateway(config: Config, *, database: str | None = None, **overrides: A
         from ..budgets.memory import MemoryBudgets
 
         state = MemoryBudgets(standing(), spent_since=spent_since)
+    from ..alerts import AlertSettings, Evaluator
+
+    alerts = AlertSettings.from_config(config)
+    evaluator = None
+    if alerts.rules:
+        evaluator = Evaluator(ledger, alerts, budgets=lambda: [b for b in standing() if isinstance(b, Budget)])
     return Gateway(settings, ledger=ledger, prices=config.price_book(), keys=KeyStore(ledger.store),
-                   limits=Limits(state, remote=bool(settings.redis), standing=standing))
+                   limits=Limits(state, remote=bool(settings.redis), standing=standing), evaluator=evaluator,
+                   evaluate_every=alerts.interval)

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from ..alerts import Evaluator
 from ..attribution import Context, validate_tags
 from ..budgets.memory import Reservation
 from ..capture import Call, Capture, used
@@ -63,8 +64,10 @@ class Refused(Exception):
 class Gateway:
     def __init__(
         self, settings: GatewaySettings, *, ledger: Ledger, prices: PriceBook, keys: KeyStore, limits: Limits,
-        metrics: GatewayMetrics | None = None,
+        metrics: GatewayMetrics | None = None, evaluator: Evaluator | None = None, evaluate_every: float = 60.0,
     ) -> None:
+        self.evaluator = evaluator  # alert rules, run every `evaluate_every` seconds while serving
+        self.evaluate_every = evaluate_every
         self.settings = settings
         self.ledger = ledger
         self.keys = keys
@@ -125,9 +128,11 @@ class Gateway:
                     log.warning("auth: none: the gateway accepts requests without a virtual key; use it only for "
                                 "local single-user setups")
                 self._refresher = asyncio.ensure_future(self._refresh_limits())
+                self._alerting = asyncio.ensure_future(self._evaluate_alerts())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self._refresher.cancel()
+                self._alerting.cancel()
                 if self._settling:
                     await asyncio.wait(self._settling, timeout=30)
                 if self.client is not None:
@@ -143,6 +148,18 @@ class Gateway:
                 await self.limits.refresh()
             except LedgerError as exc:
                 log.warning("cannot re-read budgets (keeping the ones in force): %s", exc)
+
+    async def _evaluate_alerts(self) -> None:
+        if self.evaluator is None:
+            return
+        while True:
+            await asyncio.sleep(self.evaluate_every)
+            try:
+                sent = await asyncio.to_thread(self.evaluator.run)
+                if sent:
+                    log.info("alerts: %d sent", len(sent))
+            except Exception:  # noqa: BLE001 - the gateway keeps serving; the next round tries again
+                log.exception("alert evaluation failed")
 
     def _route(self, path: str) -> tuple[Upstream | None, str]:
         upstreams = self.settings.upstreams
