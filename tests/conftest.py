@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from llmledger.cli import app
 from llmledger.ledger import Ledger
 from llmledger.pricing import PriceBook
 
+from .alerts.receiver import Receiver
 from .fake_provider import FakeProvider
 from .servers import PostgresServer, RedisServer, start_postgres, start_redis
 
@@ -101,3 +104,28 @@ def sqlite_ledger(tmp_path: Path) -> Iterator[Ledger]:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     with Ledger.open(url, spool_dir=tmp_path / "spool", flush_interval=0.02) as opened:
         yield opened
+
+
+class Run:
+    """Runs the CLI in-process; checks the exit code."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int = 0, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        result = self.runner.invoke(app, [str(a) for a in args], env=env)
+        assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
+        return result
+
+
+@pytest.fixture
+def run() -> Run:
+    return Run()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A local HTTP receiver standing in for Slack and webhook endpoints."""
+    server = Receiver()
+    yield server
+    server.close()

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx2
-import pytest
 
 from ..alerts.receiver import Receiver
 from ..fake_provider import FakeProvider
 from .conftest import GatewayProcess, provider_config
 from .test_proxy import HI
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 def test_serve_evaluates_alert_rules(gateway_factory: Callable[..., GatewayProcess], fake: FakeProvider,

@@ -7,13 +7,16 @@ condition can clear (`clears = True`) get a "resolved" message when it does.
 
 from __future__ import annotations
 
+import re
+import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from ..analytics.forecast import forecast_month
 from ..analytics.sessions import summarize
 from ..budgets import Budget
 from ..errors import ConfigError
@@ -78,10 +81,7 @@ class BudgetThresholds:
     clears = False
 
     def evaluate(self, ctx: Context) -> list[Finding]:
-        budget = ctx.budgets.get(self.budget)
-        if budget is None:
-            raise ConfigError(f"alert rule {self.name!r}: no budget named {self.budget!r} (budgets: "
-                              f"{', '.join(sorted(ctx.budgets)) or 'none'})")
+        budget = _budget(ctx, self.name, self.budget)
         start, end = budget.window_at(ctx.now)
         spent = sum((r["cost"] for r in _spend(ctx.ledger, start, ctx.now, budget.scope)), _ZERO)
         used = spent / budget.limit_usd if budget.limit_usd else Decimal(1)
@@ -227,9 +227,154 @@ class Unpriced:
                 for r in rows if r["requests"]]
 
 
+def _duration(text: str) -> timedelta:
+    match = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", str(text))
+    if not match:
+        raise ConfigError(f"duration {text!r}: write minutes, hours or days, e.g. 5m, 1h, 6h, 3d")
+    return timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]: int(match.group(1))})
+
+
+def _budget(ctx: Context, rule: str, name: str) -> Budget:
+    budget = ctx.budgets.get(name)
+    if budget is None:
+        known = ", ".join(sorted(ctx.budgets)) or "none"
+        raise ConfigError(f"alert rule {rule!r}: no budget named {name!r} (budgets: {known})")
+    return budget
+
+
+@dataclass(frozen=True)
+class BurnRate:
+    """Spending a budget faster than its window allows, over a short and a long window at once (the multi-window
+    burn-rate alert SREs use for error budgets): burn = spend in the window ÷ the budget's share for that long.
+    The long window keeps a blip from paging; the short one lets the alert clear soon after the spike stops."""
+
+    name: str
+    budget: str
+    windows: tuple[str, ...] = ("1h", "6h")
+    factor: float = 6.0
+    severity: str = "page"
+    notify: tuple[str, ...] = ()
+    kind = "burn_rate"
+    clears = True
+
+    def evaluate(self, ctx: Context) -> list[Finding]:
+        budget = _budget(ctx, self.name, self.budget)
+        start, end = budget.window_at(ctx.now)
+        length = (end - start).total_seconds()
+        burns = {}
+        for window in self.windows:
+            span = _duration(window)
+            spent = sum((r["cost"] for r in _spend(ctx.ledger, ctx.now - span, ctx.now, budget.scope)), _ZERO)
+            allowed = budget.limit_usd * Decimal(span.total_seconds() / length)
+            burns[window] = (spent, spent / allowed if allowed else Decimal(0))
+        if not all(burn >= Decimal(str(self.factor)) for _, burn in burns.values()):
+            return []
+        text = ", ".join(f"×{burn:.1f} over {w}" for w, (_, burn) in burns.items())
+        return [Finding(
+            f"{self.name}:{budget.name}:{start.isoformat()}",
+            f"Budget {budget.name} burning too fast: {text} (alert at ×{self.factor})",
+            dict(budget.scope),
+            {**{f"burn_{w}": f"{burn:.2f}" for w, (_, burn) in burns.items()},
+             **{f"spent_{w}_usd": _plain(spent) for w, (spent, _) in burns.items()},
+             "limit_usd": _plain(budget.limit_usd), "window": budget.window, "factor": self.factor},
+        )]
+
+
+@dataclass(frozen=True)
+class ForecastOverBudget:
+    """The month's projected spend (trend + weekday shape) over a monthly budget, with the date it runs out."""
+
+    name: str
+    budget: str
+    history_days: int = 28
+    severity: str = "ticket"
+    notify: tuple[str, ...] = ()
+    kind = "forecast"
+    clears = True
+
+    def evaluate(self, ctx: Context) -> list[Finding]:
+        budget = _budget(ctx, self.name, self.budget)
+        if budget.window != "month":
+            raise ConfigError(f"alert rule {self.name!r}: forecasts are for monthly budgets; {budget.name} is per "
+                              f"{budget.window}")
+        start, end = budget.window_at(ctx.now)
+        today = ctx.now.astimezone(UTC).date()
+        daily = daily_spend(ctx.ledger, start - timedelta(days=self.history_days), ctx.now, budget.scope)
+        forecast = forecast_month(daily, start=start, end=end, today=today, budget=budget.limit_usd)
+        if forecast.projected <= budget.limit_usd:
+            return []
+        return [Finding(
+            f"{self.name}:{budget.name}:{start.isoformat()}",
+            f"Budget {budget.name} projected at {_money(forecast.projected)} for {forecast.month}, over its "
+            f"{_money(budget.limit_usd)}" + (f"; runs out on {forecast.exhaustion}" if forecast.exhaustion else ""),
+            dict(budget.scope),
+            {"month_to_date_usd": _plain(forecast.to_date), "projected_usd": _plain(forecast.projected),
+             "low_usd": _plain(forecast.low), "high_usd": _plain(forecast.high), "limit_usd": _plain(budget.limit_usd),
+             "exhaustion": str(forecast.exhaustion) if forecast.exhaustion else None,
+             "days_of_history": forecast.days_known},
+        )]
+
+
+def daily_spend(ledger: Ledger, since: datetime, until: datetime, scope: Mapping[str, str]) -> dict[date, Decimal]:
+    return {date.fromisoformat(r["day"]): r["cost"] for r in _spend(ledger, since, until, scope, ("day",))}
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """An hour far outside its scope's own pattern: the last complete hour's spend (or tokens) against the same
+    hour of the same kind of day (weekday or weekend) over the past `days`, by robust z-score (median and MAD).
+    Hours under `min_hourly` are ignored, so quiet scopes never page."""
+
+    name: str
+    by: str = "feature"
+    metric: str = "cost"  # cost | tokens
+    threshold: float = 6.0
+    days: int = 14
+    min_hourly: Decimal = Decimal("0.5")  # dollars, or tokens when metric is tokens
+    severity: str = "page"
+    notify: tuple[str, ...] = ()
+    kind = "anomaly"
+    clears = False
+
+    def evaluate(self, ctx: Context) -> list[Finding]:
+        if self.metric not in ("cost", "tokens"):
+            raise ConfigError(f"alert rule {self.name!r}: metric must be cost or tokens, got {self.metric!r}")
+        hour = ctx.now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+        series: dict[Any, dict[datetime, Decimal]] = defaultdict(dict)
+        for row in _spend(ctx.ledger, hour - timedelta(days=self.days), hour + timedelta(hours=1), {},
+                          (self.by, "hour")):
+            value = row["cost"] if self.metric == "cost" else Decimal(row["input_tokens"] + row["output_tokens"])
+            series[row[self.by]][datetime.fromisoformat(row["hour"]).replace(tzinfo=UTC)] = value
+        weekend = hour.weekday() >= 5
+        findings = []
+        for scope, points in series.items():
+            current = points.get(hour, _ZERO)
+            if scope is None or current < self.min_hourly:
+                continue
+            past = [points.get(hour - timedelta(days=d), _ZERO) for d in range(1, self.days + 1)
+                    if ((hour - timedelta(days=d)).weekday() >= 5) == weekend]
+            if len(past) < 3:
+                continue
+            median = statistics.median(past)
+            mad = statistics.median(abs(v - median) for v in past)
+            spread = max(Decimal("1.4826") * mad, median / 10, Decimal("0.000001"))
+            score = (current - median) / spread
+            if score >= Decimal(str(self.threshold)):
+                unit = "$" if self.metric == "cost" else "tokens "
+                findings.append(Finding(
+                    f"{self.name}:{self.by}={scope}:{hour.isoformat()}",
+                    f"{self.by} {scope}: {unit}{current:.4f} in the hour from {hour:%H:00} UTC, {score:.0f} robust "
+                    f"deviations above its usual {unit}{median:.4f}",
+                    {self.by: scope},
+                    {"hour": hour.isoformat(), "value": _plain(current), "usual_median": _plain(median),
+                     "mad": _plain(mad), "score": f"{score:.1f}", "threshold": self.threshold, "metric": self.metric},
+                ))
+        return findings
+
+
 RULE_KINDS: dict[str, type[Any]] = {
     "budget": BudgetThresholds, "daily_vs_rolling_avg": DailyVsRollingAverage, "runaway_session": RunawaySession,
-    "unpriced": Unpriced,
+    "unpriced": Unpriced, "burn_rate": BurnRate, "forecast": ForecastOverBudget, "anomaly": Anomaly,
 }
 _FIELDS: dict[str, dict[str, type]] = {
     "budget": {"budget": str, "at": tuple},
@@ -238,14 +383,16 @@ _FIELDS: dict[str, dict[str, type]] = {
     "runaway_session": {"max_cost_usd": Decimal, "max_calls": int, "growth_factor": float, "min_calls": int,
                         "max_repeats": int, "lookback_hours": float},
     "unpriced": {"lookback_hours": float},
+    "burn_rate": {"budget": str, "windows": list, "factor": float},
+    "forecast": {"budget": str, "history_days": int},
+    "anomaly": {"by": str, "metric": str, "threshold": float, "days": int, "min_hourly": Decimal},
 }
 
 
 def build_rule(spec: Mapping[str, Any], index: int, where: str) -> Rule:
     kind = spec.get("kind")
     if kind not in RULE_KINDS:
-        raise ConfigError(f"{where}: rules[{index}]: kind {kind!r} is not one of {', '.join(RULE_KINDS)} (anomaly, "
-                          "burn_rate and forecast rules are not built yet)")
+        raise ConfigError(f"{where}: rules[{index}]: kind {kind!r} is not one of {', '.join(RULE_KINDS)}")
     fields = _FIELDS[kind]
     unknown = set(spec) - {"kind", "name", "severity", "notify", *fields}
     if unknown:
@@ -267,6 +414,8 @@ def build_rule(spec: Mapping[str, Any], index: int, where: str) -> Rule:
             try:
                 if kind_of is tuple:
                     values[name] = tuple(float(v) for v in raw)
+                elif kind_of is list:
+                    values[name] = tuple(str(v) for v in raw if _duration(v))
                 elif kind_of is Decimal:
                     values[name] = Decimal(str(raw))
                 else:
@@ -274,7 +423,7 @@ def build_rule(spec: Mapping[str, Any], index: int, where: str) -> Rule:
             except (TypeError, ValueError, ArithmeticError):
                 raise ConfigError(f"{where}: rules[{index}].{name}: {spec[name]!r} is not a valid "
                                   f"{kind_of.__name__}") from None
-    if kind == "budget" and "budget" not in values:
-        raise ConfigError(f"{where}: rules[{index}]: a budget rule names its budget: {{kind: budget, budget: NAME}}")
+    if kind in ("budget", "burn_rate", "forecast") and "budget" not in values:
+        raise ConfigError(f"{where}: rules[{index}]: a {kind} rule names its budget: {{kind: {kind}, budget: NAME}}")
     rule: Rule = RULE_KINDS[kind](**values)
     return rule
