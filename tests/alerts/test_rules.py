@@ -190,3 +190,17 @@ def test_config_errors_say_what_to_fix(receiver: Receiver) -> None:
         AlertSettings.from_config(Config(raw={"alerts": {"rules": [{"kind": "unpriced", "notify": ["nope"]}]}}))
     with pytest.raises(ConfigError, match="channel type 'pager'"):
         AlertSettings.from_config(Config(raw={"alerts": {"channels": [{"name": "x", "type": "pager"}]}}))
+
+
+def test_cooldown_holds_back_messages_but_keeps_the_record(receiver: Receiver, ledger: Ledger) -> None:
+    at = START + timedelta(hours=10)
+    evaluator = Evaluator(ledger, settings(receiver, [{"kind": "unpriced", "cooldown_minutes": 90}]))
+    ledger.write([event(at, "0", status="unpriced")])
+    assert len(evaluator.run(at + timedelta(minutes=5))) == 1
+    ledger.write([event(at + timedelta(hours=1), "0", status="unpriced")])
+    assert evaluator.run(at + timedelta(hours=1, minutes=5)) == []  # a new hour's incident, within the cooldown
+    ledger.write([event(at + timedelta(hours=2), "0", status="unpriced")])
+    assert len(evaluator.run(at + timedelta(hours=2, minutes=5))) == 1  # cooldown over
+    history = evaluator.store.history()
+    assert [h["deliveries"][0].get("suppressed") for h in history] == [None, "cooldown", None]
+    assert len(receiver.requests) == 2

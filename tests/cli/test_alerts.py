@@ -45,3 +45,27 @@ alerts:
     assert receiver.requests[-1]["json"]["title"].startswith("Test alert")
     refused = run("alerts", "test", "nope", "--config", str(config), code=1)
     assert "no channel 'nope'" in refused.stderr
+
+
+def test_alerts_add_and_remove(run: Any, receiver: Receiver, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db = f"sqlite:///{tmp_path / 'l.db'}"
+    config = tmp_path / "llmledger.yaml"
+    config.write_text(f"""
+budgets:
+  - {{name: acme-daily, scope: {{tenant: acme}}, window: day, limit_usd: 50}}
+alerts:
+  channels: [{{name: hook, type: webhook, url: "{receiver.url()}"}}]
+""")
+    args = ("--db", db, "--config", str(config))
+    out = run("alerts", "add", "budget", "--name", "acme", "--notify", "hook", "--set", "budget=acme-daily",
+              "--set", "at=0.5,1.0", *args).stdout
+    assert "alert rule acme (budget) saved" in out
+    assert "acme" in run("alerts", "list", *args).stdout
+    with Ledger.open(db) as ledger:
+        ledger.write([event(datetime.now(UTC) - timedelta(minutes=1), "30", tenant="acme")])
+    assert "Budget acme-daily at 60%" in run("alerts", "check", *args).stdout
+    bad = run("alerts", "add", "budget", "--name", "x", "--notify", "pager", "--set", "budget=acme-daily", *args,
+              code=1)
+    assert "unknown channel(s) pager" in bad.stderr
+    assert "removed alert rule acme" in run("alerts", "remove", "acme", *args).stdout
+    assert "no rule 'acme'" in run("alerts", "remove", "acme", *args, code=1).stderr

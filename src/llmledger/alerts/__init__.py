@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..budgets import Budget
@@ -38,9 +38,11 @@ class AlertSettings:
     rules: tuple[Rule, ...] = ()
     interval: float = 60.0  # seconds between evaluations inside `serve`
     dashboard_url: str | None = None
+    cooldowns: dict[str, float] = field(default_factory=dict)  # rule name → minutes between messages
 
     @classmethod
-    def from_config(cls, config: Config) -> AlertSettings:
+    def from_config(cls, config: Config, stored: Sequence[Mapping[str, Any]] = ()) -> AlertSettings:
+        """The config's channels and rules, plus `stored` rule specs (from `llmledger alerts add`)."""
         where = str(config.path or "llmledger.yaml")
         raw = config.raw.get("alerts") or {}
         if not isinstance(raw, Mapping):
@@ -54,8 +56,15 @@ class AlertSettings:
             if channel.name in channels:
                 raise ConfigError(f"{where}: alerts.channels: the name {channel.name!r} is used twice")
             channels[channel.name] = channel
-        rules = tuple(build_rule(spec if isinstance(spec, Mapping) else {}, i, f"{where}: alerts")
-                      for i, spec in enumerate(raw.get("rules") or []))
+        specs = [spec if isinstance(spec, Mapping) else {} for spec in raw.get("rules") or []]
+        specs += list(stored)
+        rules = tuple(build_rule(spec, i, f"{where}: alerts") for i, spec in enumerate(specs))
+        cooldowns = {}
+        for rule, spec in zip(rules, specs, strict=True):
+            minutes = spec.get("cooldown_minutes", 0)
+            if isinstance(minutes, bool) or not isinstance(minutes, int | float) or minutes < 0:
+                raise ConfigError(f"{where}: alert rule {rule.name!r}: cooldown_minutes must be 0 or more")
+            cooldowns[rule.name] = float(minutes)
         for rule in rules:
             missing = [n for n in rule.notify if n not in channels]
             if missing:
@@ -67,7 +76,7 @@ class AlertSettings:
         interval = raw.get("interval_seconds", 60)
         if not isinstance(interval, int | float) or interval <= 0:
             raise ConfigError(f"{where}: alerts.interval_seconds must be a positive number")
-        return cls(channels, rules, float(interval), raw.get("dashboard_url"))
+        return cls(channels, rules, float(interval), raw.get("dashboard_url"), cooldowns)
 
 
 class Evaluator:
@@ -76,18 +85,31 @@ class Evaluator:
     def __init__(
         self, ledger: Ledger, settings: AlertSettings, *, budgets: Callable[[], Sequence[Budget]] = tuple,
         retries: int = 3, backoff: float = 0.5, sleep: Callable[[float], None] = time.sleep,
+        reload: Callable[[], AlertSettings] | None = None,
     ) -> None:
         self.ledger = ledger
         self.settings = settings
+        self.reload = reload  # re-read the rules before each run (rules added with `alerts add` while serving)
         self.budgets = budgets
         self.store = AlertStore(ledger.store)
         self.retries = retries
         self.backoff = backoff
         self.sleep = sleep
+        self._last_sent: dict[str, datetime] = {}
+
+    def _cooling(self, rule: str, now: datetime) -> bool:
+        """True while the rule's cooldown since its last message (here, or recorded by another evaluator) runs."""
+        minutes = self.settings.cooldowns.get(rule, 0)
+        if not minutes:
+            return False
+        last = self._last_sent.get(rule) or self.store.last_sent(rule)
+        return last is not None and now - last < timedelta(minutes=minutes)
 
     def run(self, now: datetime | None = None) -> list[Alert]:
         """One evaluation; returns the alerts this evaluator sent (fired or resolved)."""
         now = now or datetime.now(UTC)
+        if self.reload is not None:
+            self.settings = self.reload()
         ctx = Context(self.ledger, now, {b.name: b for b in self.budgets()})
         sent: list[Alert] = []
         for rule in self.settings.rules:
@@ -103,7 +125,12 @@ class Evaluator:
                               finding.fingerprint, now.isoformat(timespec="seconds"),
                               link=self.settings.dashboard_url)
                 if self.store.claim(alert):
+                    if self._cooling(rule.name, now):
+                        self.store.add_deliveries(alert.fingerprint, [{"channel": None, "ok": False,
+                                                                       "suppressed": "cooldown"}])
+                        continue
                     self.deliver(alert, rule.notify)
+                    self._last_sent[rule.name] = now
                     sent.append(alert)
             if rule.clears:
                 current = {f.fingerprint for f in findings}

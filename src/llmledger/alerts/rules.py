@@ -394,10 +394,10 @@ def build_rule(spec: Mapping[str, Any], index: int, where: str) -> Rule:
     if kind not in RULE_KINDS:
         raise ConfigError(f"{where}: rules[{index}]: kind {kind!r} is not one of {', '.join(RULE_KINDS)}")
     fields = _FIELDS[kind]
-    unknown = set(spec) - {"kind", "name", "severity", "notify", *fields}
+    unknown = set(spec) - {"kind", "name", "severity", "notify", "cooldown_minutes", *fields}
     if unknown:
         raise ConfigError(f"{where}: rules[{index}] ({kind}): unknown setting(s) {', '.join(sorted(unknown))}; "
-                          f"known: name, severity, notify, {', '.join(fields)}")
+                          f"known: name, severity, notify, cooldown_minutes, {', '.join(fields)}")
     values: dict[str, Any] = {"name": spec.get("name") or f"{kind}-{index}"}
     severity = spec.get("severity")
     if severity is not None:

@@ -9,7 +9,7 @@ from typing import Any
 from ..ledger.store import SQLStore
 from .channels import Alert
 
-__all__ = ["AlertStore"]
+__all__ = ["AlertStore", "RuleStore"]
 
 _COLUMNS = "fingerprint, rule, kind, severity, title, scope, evidence, state, fired_at, resolved_at, deliveries"
 
@@ -39,6 +39,13 @@ class AlertStore:
         self.store.execute("UPDATE alerts SET deliveries = ? WHERE fingerprint = ?",
                            (json.dumps(known + deliveries), fingerprint))
 
+    def last_sent(self, rule: str) -> datetime | None:
+        """When the rule's newest delivered (not suppressed) alert fired."""
+        for record in self.history(rule=rule, limit=20):
+            if any(d.get("channel") for d in record["deliveries"]):
+                return datetime.fromisoformat(record["fired_at"])
+        return None
+
     def firing(self, rule: str) -> list[dict[str, Any]]:
         return self.history(rule=rule, state="firing", limit=10_000)
 
@@ -60,3 +67,21 @@ class AlertStore:
                 record[key] = json.loads(record[key])
             out.append(record)
         return out
+
+
+class RuleStore:
+    """Rules added with `llmledger alerts add` (table `alert_rules`): name → spec, as in llmledger.yaml."""
+
+    def __init__(self, store: SQLStore) -> None:
+        self.store = store
+
+    def add(self, spec: dict[str, Any]) -> None:
+        values = (json.dumps(spec, sort_keys=True), datetime.now(UTC).isoformat(timespec="seconds"), spec["name"])
+        if not self.store.execute("UPDATE alert_rules SET spec = ?, updated_at = ? WHERE name = ?", values):
+            self.store.execute("INSERT INTO alert_rules (spec, updated_at, name) VALUES (?, ?, ?)", values)
+
+    def remove(self, name: str) -> bool:
+        return self.store.execute("DELETE FROM alert_rules WHERE name = ?", (name,)) > 0
+
+    def list(self) -> list[dict[str, Any]]:
+        return [json.loads(spec) for (spec,) in self.store.fetch("SELECT spec FROM alert_rules ORDER BY name")]

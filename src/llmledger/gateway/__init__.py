@@ -54,11 +54,12 @@ def build_gateway(config: Config, *, database: str | None = None, **overrides: A
 
         state = MemoryBudgets(standing(), spent_since=spent_since)
     from ..alerts import AlertSettings, Evaluator
+    from ..alerts.store import RuleStore
 
-    alerts = AlertSettings.from_config(config)
-    evaluator = None
-    if alerts.rules:
-        evaluator = Evaluator(ledger, alerts, budgets=lambda: [b for b in standing() if isinstance(b, Budget)])
+    rules = RuleStore(ledger.store)
+    alerts = AlertSettings.from_config(config, rules.list())
+    evaluator = Evaluator(ledger, alerts, budgets=lambda: [b for b in standing() if isinstance(b, Budget)],
+                          reload=lambda: AlertSettings.from_config(config, rules.list()))
     return Gateway(settings, ledger=ledger, prices=config.price_book(), keys=KeyStore(ledger.store),
                    limits=Limits(state, remote=bool(settings.redis), standing=standing), evaluator=evaluator,
                    evaluate_every=alerts.interval)

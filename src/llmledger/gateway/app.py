@@ -152,7 +152,7 @@ class Gateway:
     async def _evaluate_alerts(self) -> None:
         if self.evaluator is None:
             return
-        while True:
+        while True:  # (rules added with `llmledger alerts add` are picked up at each round)
             await asyncio.sleep(self.evaluate_every)
             try:
                 sent = await asyncio.to_thread(self.evaluator.run)

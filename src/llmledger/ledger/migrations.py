@@ -140,6 +140,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         sqlite=_ALERTS,
         postgres=_ALERTS,
     ),
+    Migration(
+        "0007_alert_rules",
+        # Rules added with `llmledger alerts add` (those in llmledger.yaml stay there): name → the rule's spec.
+        sqlite="CREATE TABLE alert_rules (name TEXT PRIMARY KEY, spec TEXT NOT NULL, updated_at TEXT NOT NULL)",
+        postgres="CREATE TABLE alert_rules (name TEXT PRIMARY KEY, spec TEXT NOT NULL, updated_at TEXT NOT NULL)",
+    ),
 )
 
 
