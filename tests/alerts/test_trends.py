@@ -75,3 +75,24 @@ def test_anomaly_alerts_on_the_spike_hour_and_never_on_normal_traffic(receiver: 
             for alert in evaluator.run(now):
                 fired.setdefault((day, hour), []).append(alert.scope)
     assert fired == {(20, 15): [{"feature": "search"}]}
+
+
+def test_actual_spend_diverging_from_the_forecast(receiver: Receiver, sqlite_ledger: Ledger) -> None:
+    budget = Budget(limit_usd=1000, window="month", name="org")
+    days = [NOV + timedelta(days=i, hours=12) for i in range(20)]
+    sqlite_ledger.write([event(d, str(5 + (i % 3) * 0.5)) for i, d in enumerate(days[:19])])  # $5–6 a day
+    sqlite_ledger.write([event(days[19], "15")])  # then $15
+    evaluator = Evaluator(sqlite_ledger, settings(receiver, [{"kind": "forecast_divergence", "budget": "org"}]),
+                          budgets=lambda: [budget])
+    assert evaluator.run(NOV + timedelta(days=19, hours=9)) == []  # day 18 was like the others
+    [alert] = evaluator.run(NOV + timedelta(days=20, hours=9))
+    assert alert.evidence["actual_usd"] == "15" and Decimal(alert.evidence["high_usd"]) < 15
+    assert "above the forecast" in alert.title
+
+
+def test_a_normal_month_does_not_diverge(receiver: Receiver, sqlite_ledger: Ledger) -> None:
+    steady_month(sqlite_ledger)
+    budget = Budget(limit_usd=1000, window="month", name="org")
+    evaluator = Evaluator(sqlite_ledger, settings(receiver, [{"kind": "forecast_divergence", "budget": "org"}]),
+                          budgets=lambda: [budget])
+    assert [a for day in range(8, 30) for a in evaluator.run(START + timedelta(days=day, hours=6))] == []

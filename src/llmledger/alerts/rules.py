@@ -315,6 +315,49 @@ class ForecastOverBudget:
         )]
 
 
+@dataclass(frozen=True)
+class ForecastDivergence:
+    """Yesterday's actual spend far from what the forecast (fitted on the days before) expected: more than three
+    of the forecast's standard deviations away, and more than `tolerance` of the expected amount (a 90 % range
+    alone would flag one ordinary day in ten)."""
+
+    name: str
+    budget: str
+    history_days: int = 28
+    min_daily_usd: Decimal = Decimal("1")
+    tolerance: float = 0.25
+    severity: str = "ticket"
+    notify: tuple[str, ...] = ()
+    kind = "forecast_divergence"
+    clears = False
+
+    def evaluate(self, ctx: Context) -> list[Finding]:
+        budget = _budget(ctx, self.name, self.budget)
+        yesterday = ctx.now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+        daily = daily_spend(ctx.ledger, yesterday - timedelta(days=self.history_days), yesterday + timedelta(days=1),
+                            budget.scope)
+        before = {d: v for d, v in daily.items() if d < yesterday.date()}
+        if len(before) < 7:
+            return []
+        expected = forecast_month(before, start=yesterday, end=yesterday + timedelta(days=1), today=yesterday.date())
+        actual = daily.get(yesterday.date(), _ZERO)
+        sigma = (expected.high - expected.projected) / Decimal("1.645")
+        band = max(3 * sigma, expected.projected * Decimal(str(self.tolerance)))
+        low, high = expected.projected - band, expected.projected + band
+        if max(actual, expected.projected) < self.min_daily_usd or low <= actual <= high:
+            return []
+        direction = "above" if actual > high else "below"
+        return [Finding(
+            f"{self.name}:{budget.name}:{yesterday.date().isoformat()}",
+            f"Budget {budget.name}: {_money(actual)} spent on {yesterday.date()}, {direction} the forecast's "
+            f"{_money(max(low, _ZERO))}–{_money(high)}",
+            dict(budget.scope),
+            {"day": yesterday.date().isoformat(), "actual_usd": _plain(actual),
+             "forecast_usd": _plain(expected.projected), "low_usd": _plain(max(low, _ZERO)),
+             "high_usd": _plain(high)},
+        )]
+
+
 def daily_spend(ledger: Ledger, since: datetime, until: datetime, scope: Mapping[str, str]) -> dict[date, Decimal]:
     return {date.fromisoformat(r["day"]): r["cost"] for r in _spend(ledger, since, until, scope, ("day",))}
 
@@ -375,6 +418,7 @@ class Anomaly:
 RULE_KINDS: dict[str, type[Any]] = {
     "budget": BudgetThresholds, "daily_vs_rolling_avg": DailyVsRollingAverage, "runaway_session": RunawaySession,
     "unpriced": Unpriced, "burn_rate": BurnRate, "forecast": ForecastOverBudget, "anomaly": Anomaly,
+    "forecast_divergence": ForecastDivergence,
 }
 _FIELDS: dict[str, dict[str, type]] = {
     "budget": {"budget": str, "at": tuple},
@@ -385,6 +429,7 @@ _FIELDS: dict[str, dict[str, type]] = {
     "unpriced": {"lookback_hours": float},
     "burn_rate": {"budget": str, "windows": list, "factor": float},
     "forecast": {"budget": str, "history_days": int},
+    "forecast_divergence": {"budget": str, "history_days": int, "min_daily_usd": Decimal, "tolerance": float},
     "anomaly": {"by": str, "metric": str, "threshold": float, "days": int, "min_hourly": Decimal},
 }
 
@@ -423,7 +468,7 @@ def build_rule(spec: Mapping[str, Any], index: int, where: str) -> Rule:
             except (TypeError, ValueError, ArithmeticError):
                 raise ConfigError(f"{where}: rules[{index}].{name}: {spec[name]!r} is not a valid "
                                   f"{kind_of.__name__}") from None
-    if kind in ("budget", "burn_rate", "forecast") and "budget" not in values:
+    if kind in ("budget", "burn_rate", "forecast", "forecast_divergence") and "budget" not in values:
         raise ConfigError(f"{where}: rules[{index}]: a {kind} rule names its budget: {{kind: {kind}, budget: NAME}}")
     rule: Rule = RULE_KINDS[kind](**values)
     return rule

@@ -48,7 +48,11 @@ def forecast_month(daily: dict[date, Decimal], *, start: datetime, end: datetime
     values = [float(daily.get(d, 0)) for d in days]
     factors = _weekday_factors(days, values)
     flat = [v / factors[d.weekday()] for d, v in zip(days, values, strict=True)]
-    slope, intercept, spread = _line(flat)
+    slope, intercept = _line(flat)
+    # the range comes from how far the fitted model (trend × weekday factor) missed the known days
+    misses = [v - (intercept + slope * i) * factors[d.weekday()] for i, (d, v) in enumerate(zip(days, values,
+                                                                                                strict=True))]
+    spread = statistics.pstdev(misses) if len(misses) > 1 else 0.0
     to_date = sum((v for d, v in daily.items() if start.date() <= d < today), Decimal(0))
     rest = []
     day = max(today, start.date())
@@ -86,17 +90,15 @@ def _weekday_factors(days: list[date], values: list[float]) -> list[float]:
     return [max(0.05, statistics.fmean(vs) / overall) if vs and overall else 1.0 for vs in by_day]
 
 
-def _line(values: list[float]) -> tuple[float, float, float]:
-    """Least-squares slope, intercept, and the residuals' standard deviation."""
+def _line(values: list[float]) -> tuple[float, float]:
+    """Least-squares slope and intercept."""
     n = len(values)
     if n == 0:
-        return 0.0, 0.0, 0.0
+        return 0.0, 0.0
     if n == 1:
-        return 0.0, values[0], 0.0
+        return 0.0, values[0]
     xs = range(n)
     mean_x, mean_y = (n - 1) / 2, statistics.fmean(values)
     sxx = sum((x - mean_x) ** 2 for x in xs)
     slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, values, strict=True)) / sxx
-    intercept = mean_y - slope * mean_x
-    residuals = [y - (intercept + slope * x) for x, y in zip(xs, values, strict=True)]
-    return slope, intercept, statistics.pstdev(residuals)
+    return slope, mean_y - slope * mean_x
