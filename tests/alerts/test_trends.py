@@ -79,7 +79,7 @@ def test_anomaly_alerts_on_the_spike_hour_and_never_on_normal_traffic(receiver: 
 
 def test_actual_spend_diverging_from_the_forecast(receiver: Receiver, sqlite_ledger: Ledger) -> None:
     budget = Budget(limit_usd=1000, window="month", name="org")
-    days = [NOV + timedelta(days=i, hours=12) for i in range(20)]
+    days = [NOV + timedelta(days=i, hours=12) for i in range(20)]  # (the rule needs 14 days of history first)
     sqlite_ledger.write([event(d, str(5 + (i % 3) * 0.5)) for i, d in enumerate(days[:19])])  # $5–6 a day
     sqlite_ledger.write([event(days[19], "15")])  # then $15
     evaluator = Evaluator(sqlite_ledger, settings(receiver, [{"kind": "forecast_divergence", "budget": "org"}]),

@@ -337,7 +337,7 @@ class ForecastDivergence:
         daily = daily_spend(ctx.ledger, yesterday - timedelta(days=self.history_days), yesterday + timedelta(days=1),
                             budget.scope)
         before = {d: v for d, v in daily.items() if d < yesterday.date()}
-        if len(before) < 7:
+        if len(before) < 14:  # two weeks, so the weekday shape is known (a Monday after a quiet weekend is normal)
             return []
         expected = forecast_month(before, start=yesterday, end=yesterday + timedelta(days=1), today=yesterday.date())
         actual = daily.get(yesterday.date(), _ZERO)
