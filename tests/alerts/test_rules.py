@@ -204,3 +204,18 @@ def test_cooldown_holds_back_messages_but_keeps_the_record(receiver: Receiver, l
     history = evaluator.store.history()
     assert [h["deliveries"][0].get("suppressed") for h in history] == [None, "cooldown", None]
     assert len(receiver.requests) == 2
+
+
+def test_rules_can_be_scoped_to_some_tags(receiver: Receiver, ledger: Ledger) -> None:
+    history = [event(START + timedelta(days=d, hours=12), "1", feature="f", tenant=t) for d in range(7)
+               for t in ("acme", "beta")]
+    today = START + timedelta(days=7)
+    ledger.write([*history, event(today + timedelta(hours=1), "5", feature="f", tenant="beta")])
+    rule = {"kind": "daily_vs_rolling_avg", "min_daily_usd": 0.1}
+    acme_only = Evaluator(ledger, settings(receiver, [{**rule, "name": "acme", "scope": {"tenant": "acme"}}]))
+    assert acme_only.run(today + timedelta(hours=6)) == []  # beta's spike is not acme's business
+    beta_only = Evaluator(ledger, settings(receiver, [{**rule, "name": "beta", "scope": {"tenant": "beta"}}]))
+    [alert] = beta_only.run(today + timedelta(hours=6))
+    assert alert.scope == {"tenant": "beta", "feature": "f"}
+    with pytest.raises(ConfigError, match="tag name 'Tenant'"):
+        settings(receiver, [{**rule, "scope": {"Tenant": "x"}}])

@@ -11,13 +11,14 @@ import re
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 from ..analytics.forecast import forecast_month
 from ..analytics.sessions import summarize
+from ..attribution import validate_tags
 from ..budgets import Budget
 from ..errors import ConfigError
 from ..ledger import Filter, Ledger, ReportQuery
@@ -106,6 +107,7 @@ class DailyVsRollingAverage:
 
     name: str
     by: str = "feature"
+    scope: dict[str, str] = field(default_factory=dict)  # only calls with these tags (e.g. {tenant: acme})
     factor: float = 2.0
     days: int = 7
     min_daily_usd: Decimal = Decimal("1")
@@ -121,10 +123,10 @@ class DailyVsRollingAverage:
         if elapsed * 24 < self.min_elapsed_hours:
             return []
         history: dict[str, Decimal] = defaultdict(lambda: _ZERO)
-        for row in _spend(ctx.ledger, today - timedelta(days=self.days), today, {}, (self.by,)):
+        for row in _spend(ctx.ledger, today - timedelta(days=self.days), today, self.scope, (self.by,)):
             history[row[self.by]] += row["cost"]
         findings = []
-        for row in _spend(ctx.ledger, today, ctx.now, {}, (self.by,)):
+        for row in _spend(ctx.ledger, today, ctx.now, self.scope, (self.by,)):
             value, so_far = row[self.by], row["cost"]
             average = history.get(value, _ZERO) / self.days
             if value is None or average < self.min_daily_usd:
@@ -135,7 +137,7 @@ class DailyVsRollingAverage:
                     f"{self.name}:{self.by}={value}:{today.date().isoformat()}",
                     f"{self.by} {value}: today's spend projects to {_money(projected)}, "
                     f"{projected / average:.1f}× its {self.days}-day average of {_money(average)}",
-                    {self.by: value},
+                    {**self.scope, self.by: value},
                     {"spent_today_usd": _plain(so_far), "projected_usd": _plain(projected.quantize(_MICRO)),
                      "average_daily_usd": _plain(average.quantize(_MICRO)), "factor": self.factor,
                      "day": today.date().isoformat()},
@@ -370,6 +372,7 @@ class Anomaly:
 
     name: str
     by: str = "feature"
+    scope: dict[str, str] = field(default_factory=dict)
     metric: str = "cost"  # cost | tokens
     threshold: float = 6.0
     days: int = 14
@@ -384,7 +387,7 @@ class Anomaly:
             raise ConfigError(f"alert rule {self.name!r}: metric must be cost or tokens, got {self.metric!r}")
         hour = ctx.now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
         series: dict[Any, dict[datetime, Decimal]] = defaultdict(dict)
-        for row in _spend(ctx.ledger, hour - timedelta(days=self.days), hour + timedelta(hours=1), {},
+        for row in _spend(ctx.ledger, hour - timedelta(days=self.days), hour + timedelta(hours=1), self.scope,
                           (self.by, "hour")):
             value = row["cost"] if self.metric == "cost" else Decimal(row["input_tokens"] + row["output_tokens"])
             series[row[self.by]][datetime.fromisoformat(row["hour"]).replace(tzinfo=UTC)] = value
@@ -408,7 +411,7 @@ class Anomaly:
                     f"{self.name}:{self.by}={scope}:{hour.isoformat()}",
                     f"{self.by} {scope}: {unit}{current:.4f} in the hour from {hour:%H:00} UTC, {score:.0f} robust "
                     f"deviations above its usual {unit}{median:.4f}",
-                    {self.by: scope},
+                    {**self.scope, self.by: scope},
                     {"hour": hour.isoformat(), "value": _plain(current), "usual_median": _plain(median),
                      "mad": _plain(mad), "score": f"{score:.1f}", "threshold": self.threshold, "metric": self.metric},
                 ))
@@ -422,7 +425,7 @@ RULE_KINDS: dict[str, type[Any]] = {
 }
 _FIELDS: dict[str, dict[str, type]] = {
     "budget": {"budget": str, "at": tuple},
-    "daily_vs_rolling_avg": {"by": str, "factor": float, "days": int, "min_daily_usd": Decimal,
+    "daily_vs_rolling_avg": {"by": str, "scope": dict, "factor": float, "days": int, "min_daily_usd": Decimal,
                              "min_elapsed_hours": float},
     "runaway_session": {"max_cost_usd": Decimal, "max_calls": int, "growth_factor": float, "min_calls": int,
                         "max_repeats": int, "lookback_hours": float},
@@ -430,7 +433,7 @@ _FIELDS: dict[str, dict[str, type]] = {
     "burn_rate": {"budget": str, "windows": list, "factor": float},
     "forecast": {"budget": str, "history_days": int},
     "forecast_divergence": {"budget": str, "history_days": int, "min_daily_usd": Decimal, "tolerance": float},
-    "anomaly": {"by": str, "metric": str, "threshold": float, "days": int, "min_hourly": Decimal},
+    "anomaly": {"by": str, "scope": dict, "metric": str, "threshold": float, "days": int, "min_hourly": Decimal},
 }
 
 
@@ -463,6 +466,10 @@ def build_rule(spec: Mapping[str, Any], index: int, where: str) -> Rule:
                     values[name] = tuple(str(v) for v in raw if _duration(v))
                 elif kind_of is Decimal:
                     values[name] = Decimal(str(raw))
+                elif kind_of is dict:
+                    if not isinstance(raw, Mapping):
+                        raise TypeError
+                    values[name] = validate_tags(raw, where=f"{where}: rules[{index}].{name}")
                 else:
                     values[name] = kind_of(raw)
             except (TypeError, ValueError, ArithmeticError):
