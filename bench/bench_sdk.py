@@ -220,9 +220,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=500, help="untimed calls per client first")
     parser.add_argument("--block", type=int, default=200, help="calls per block when interleaving")
     parser.add_argument("--threads", type=int, default=THREADS, help="threads for the bulk (loss check) calls")
+    parser.add_argument("--provider-delay-ms", type=int, default=0,
+                        help="the fake provider waits this long before answering non-streamed calls (as real providers do)")
     parser.add_argument("--bare-bulk", type=int, default=10_000,
                         help="bare calls over the same threads first, as the throughput baseline")
     args = parser.parse_args()
+    if args.provider_delay_ms:
+        USAGE["x-fake-delay-ms"] = str(args.provider_delay_ms)
     if args.quick:
         args.calls, args.latency_calls, args.stream_calls, args.hook_calls = 3_000, 1_000, 100, 2_000
         args.sink_calls = 400

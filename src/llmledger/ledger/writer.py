@@ -60,7 +60,6 @@ class BatchWriter:
         spool_dir: str | Path | None = None,
         batch_size: int = 2000,
         flush_interval: float = 0.2,
-        linger: float = 0.05,
         retry_interval: float = 2.0,
         idle: Callable[[], None] | None = None,
         max_queue: int = 100_000,
@@ -72,12 +71,10 @@ class BatchWriter:
         self.spool_dir = Path(spool_dir) if spool_dir else None
         self.batch_size = batch_size
         self.flush_interval = flush_interval
-        # After the first event of a batch, wait this long for more: one transaction per event would cost far more
-        # (about 200 µs of CPU each on SQLite) than the callers' events themselves, and compete with them.
-        self.linger = min(linger, flush_interval)
         self.retry_interval = retry_interval
         self.stats = WriterStats()
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._wake = threading.Event()
         self.max_queue = max_queue
         self.overflow_block = overflow_block
         self._overflow: list[UsageEvent] = []
@@ -91,8 +88,11 @@ class BatchWriter:
     def put(self, event: UsageEvent) -> None:
         """Queue one event; never blocks on the store."""
         self._ensure_started()
-        if self.spool_dir is None or self._queue.qsize() < self.max_queue:
+        size = self._queue.qsize()
+        if self.spool_dir is None or size < self.max_queue:
             self._queue.put(event)  # (with nowhere to spool, memory is the only place that loses nothing)
+            if size + 1 == self.batch_size:
+                self._wake.set()
             return
         with self._overflow_lock:  # the writer is far behind: set the event aside, to disk in blocks
             self._overflow.append(event)
@@ -107,12 +107,15 @@ class BatchWriter:
         covers it), and its event is written with the batch. Callers hand over their parsing and pricing this way;
         `make` must not raise (an exception is logged and the event is lost)."""
         self._ensure_started()
-        if self.spool_dir is not None and self._queue.qsize() >= self.max_queue:
+        size = self._queue.qsize()
+        if self.spool_dir is not None and size >= self.max_queue:
             event = self._make(make)  # the writer is far behind: make it here, and set it aside like any other
             if event is not None:
                 self.put(event)
             return
         self._queue.put(make)
+        if size + 1 == self.batch_size:
+            self._wake.set()
 
     def _make(self, make: Callable[[], UsageEvent | None]) -> UsageEvent | None:
         try:
@@ -133,6 +136,7 @@ class BatchWriter:
         self._ensure_started()
         marker = _Flush()
         self._queue.put(marker)
+        self._wake.set()
         return marker.done.wait(timeout)
 
     def close(self, timeout: float | None = 30) -> None:
@@ -140,6 +144,7 @@ class BatchWriter:
             return
         self.flush(timeout)
         self._queue.put(_STOP)
+        self._wake.set()
         self._thread.join(timeout)
         self._thread = None
 
@@ -166,9 +171,16 @@ class BatchWriter:
                 log.exception("llmledger writer error; carrying on")
 
     def _cycle(self) -> bool:
-        """Write one batch of what is queued (or do upkeep when idle); True when asked to stop."""
+        """Write one batch of what is queued (or do upkeep when idle); True when asked to stop.
+
+        The writer does not wake for each event: it sleeps until `flush_interval` has passed, a batch's worth is
+        queued, or someone flushes, then drains. Its work (making events, building rows) then comes in a few
+        bursts a second instead of right after every call, when the caller still needs the GIL to finish it."""
+        if self._queue.qsize() < self.batch_size:
+            self._wake.wait(self.flush_interval)
+        self._wake.clear()
         try:
-            item = self._queue.get(timeout=self.flush_interval)
+            item = self._queue.get_nowait()
         except queue.Empty:
             if overflow := self._take_overflow():
                 self._write(overflow)
@@ -178,7 +190,6 @@ class BatchWriter:
         batch: list[UsageEvent] = []
         markers: list[_Flush] = []
         stop = False
-        deadline = time.monotonic() + self.linger
         while True:
             if item is _STOP:
                 stop = True
@@ -194,13 +205,7 @@ class BatchWriter:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                try:
-                    item = self._queue.get(timeout=left)
-                except queue.Empty:
-                    break
+                break
         try:
             if batch:
                 self._write(batch)
