@@ -91,7 +91,9 @@ def test_concurrent_requests_never_overspend(gateway: GatewayProcess, fake: Fake
 
 def test_budgets_set_from_the_cli_are_enforced_and_listed(gateway: GatewayProcess) -> None:
     key = gateway.key("--tenant", "omega")
+    recorded = Recorded(gateway)
     assert call(gateway, key, **{"x-ledger-feature": "f"}).status_code == 200
+    recorded.wait(1)  # stored: a budget set now starts its window from what the ledger holds
     out = gateway.cli("budgets", "set", "omega-daily", "--limit", str(WORST * 2), "--scope", "tenant=omega")
     assert "budget omega-daily" in out and "tenant=omega" in out
     time.sleep(0.6)  # the gateway re-reads budgets every 0.2 s here
@@ -99,7 +101,12 @@ def test_budgets_set_from_the_cli_are_enforced_and_listed(gateway: GatewayProces
     assert codes == [200, 429]  # the spend before the budget existed counts: the window started at midnight
     import json
 
-    listed = {b["name"]: b for b in json.loads(gateway.cli("budgets", "list", "--format", "json"))}
+    deadline = time.monotonic() + 10
+    while True:  # the gateway's writer stores its events within about a second
+        listed = {b["name"]: b for b in json.loads(gateway.cli("budgets", "list", "--format", "json"))}
+        if Decimal(listed["omega-daily"]["spent_usd"]) == 2 * ACTUAL or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert listed["omega-daily"]["source"] == "cli" and Decimal(listed["omega-daily"]["spent_usd"]) == 2 * ACTUAL
     assert listed["acme-daily"]["source"] == "config"
     assert "deleted budget omega-daily" in gateway.cli("budgets", "delete", "omega-daily")

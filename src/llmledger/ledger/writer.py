@@ -59,7 +59,7 @@ class BatchWriter:
         *,
         spool_dir: str | Path | None = None,
         batch_size: int = 2000,
-        flush_interval: float = 0.2,
+        flush_interval: float = 1.0,
         retry_interval: float = 2.0,
         idle: Callable[[], None] | None = None,
         max_queue: int = 100_000,
