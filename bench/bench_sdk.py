@@ -221,7 +221,8 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=200, help="calls per block when interleaving")
     parser.add_argument("--threads", type=int, default=THREADS, help="threads for the bulk (loss check) calls")
     parser.add_argument("--provider-delay-ms", type=int, default=0,
-                        help="the fake provider waits this long before answering non-streamed calls (as real providers do)")
+                        help="the fake provider waits this long before answering non-streamed calls (as real "
+                             "providers do)")
     parser.add_argument("--bare-bulk", type=int, default=10_000,
                         help="bare calls over the same threads first, as the throughput baseline")
     args = parser.parse_args()
