@@ -10,6 +10,7 @@ admin API ``/api/keys`` (admin token).
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -362,7 +363,7 @@ class Gateway:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         token = self.settings.admin_token
         given = headers.get("authorization", "")
-        if not token or given != f"Bearer {token}":
+        if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             await _json(send, 401, {"error": "admin API: send 'Authorization: Bearer <admin_token>' (admin_token in "
                                              "llmledger.yaml)" if token else "admin API disabled: set admin_token"})
             return
