@@ -153,8 +153,8 @@ class RunawaySession:
     name: str
     max_cost_usd: Decimal | None = None
     max_calls: int | None = None
-    growth_factor: float = 4.0  # last call's input ÷ first call's, with input rising at almost every call
-    min_calls: int = 6
+    growth_factor: float = 5.0  # last call's input ÷ first call's, with input rising at almost every call
+    min_calls: int = 10  # a chat of a few turns resends its history too: that is not a runaway
     max_repeats: int = 5  # identical input-token counts in a row
     lookback_hours: float = 24.0
     severity: str = "page"

@@ -63,7 +63,7 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-from . import alerts, budgets, cost, forecast, imports, keys, prices, report, serve, sessions  # noqa: E402,F401  (registers the commands)
+from . import alerts, budgets, cost, demo, forecast, imports, keys, prices, report, serve, sessions  # noqa: E402,F401  (registers the commands)
 
 __all__ = ["app", "main", "load_config"]
 

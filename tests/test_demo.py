@@ -1,0 +1,70 @@
+"""The demo month: reproducible, and holding what it promises (shape, caches, reasoning, a doubling, a runaway)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmledger.demo import DOUBLING_FEATURE, RUNAWAY_SESSION, demo_events
+from llmledger.events import UsageEvent
+
+START = datetime(2026, 10, 26, tzinfo=UTC)  # a Monday
+
+
+@pytest.fixture(scope="module")
+def month() -> list[UsageEvent]:
+    return list(demo_events(START, days=28, seed=3))
+
+
+def test_the_same_seed_gives_the_same_month(month: list[UsageEvent]) -> None:
+    again = list(demo_events(START, days=28, seed=3))
+    assert [(e.ts, e.model, e.usage, e.cost.total, e.tags) for e in again] == \
+        [(e.ts, e.model, e.usage, e.cost.total, e.tags) for e in month]
+    other = list(demo_events(START, days=28, seed=4))
+    assert [e.usage for e in other[:50]] != [e.usage for e in month[:50]]
+
+
+def test_the_month_holds_what_it_promises(month: list[UsageEvent]) -> None:
+    assert len(month) > 20_000 and all(START <= e.ts < START + timedelta(days=28) for e in month)
+    assert {e.provider for e in month} >= {"openai", "anthropic", "google"}
+    assert len({e.tags["tenant"] for e in month}) == 5 and len({e.tags["feature"] for e in month}) >= 8
+    assert sum(e.usage.cache_read for e in month) > 0 and sum(e.usage.reasoning for e in month) > 0
+    unpriced = [e for e in month if e.cost.status == "unpriced"]
+    assert unpriced and all(e.cost.total is None for e in unpriced)
+    assert all(isinstance(e.cost.total, Decimal) for e in month if e.cost.status == "priced")
+
+    by_day: dict[int, Decimal] = defaultdict(Decimal)
+    weekday, weekend = Decimal(0), Decimal(0)
+    for e in month:
+        day = (e.ts - START).days
+        if e.tags["feature"] == DOUBLING_FEATURE and e.ts.weekday() < 5:
+            by_day[day] += e.cost.total or 0
+        if e.session_id == RUNAWAY_SESSION:
+            continue
+        if e.ts.weekday() < 5:
+            weekday += e.cost.total or 0
+        else:
+            weekend += e.cost.total or 0
+    assert weekend / 8 < weekday / 20 * Decimal("0.6")  # per day, weekends are quieter (4 weeks: 8 and 20 days)
+    first = [v for d, v in by_day.items() if d < 14]
+    second = [v for d, v in by_day.items() if d >= 14]
+    ratio = (sum(second) / len(second)) / (sum(first) / len(first))
+    assert Decimal("1.6") < ratio < Decimal("2.5")  # the feature doubles mid-month
+
+    run = [e for e in month if e.session_id == RUNAWAY_SESSION]
+    assert len(run) == 60 and run[-1].usage.total_input > 50 * run[0].usage.total_input
+
+
+def test_demo_command(run: Any, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    out = run("demo", "--db", db, "--days", "21").stdout
+    assert "calls over 21 days" in out and "spend by feature" in out and RUNAWAY_SESSION in out
+    assert f"feature {DOUBLING_FEATURE}: today's spend projects" in out
+    assert "have no price" in out
+    refused = run("demo", "--db", db, code=1)
+    assert "already holds" in refused.stderr
