@@ -11,6 +11,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from ..analytics.showback import render_html
 from ..config import load_config
 from ..ledger import ReportQuery, parse_where
 from ..timeparse import parse_since
@@ -27,13 +28,14 @@ def report(
     since: str = typer.Option(None, "--since", help="From: 30d, 12h, 2w, or a date"),
     until: str = typer.Option(None, "--until", help="Until (exclusive): a duration back from now, or a date"),
     where: list[str] = typer.Option([], "--where", help="Filter NAME=VALUE or NAME!=VALUE (repeatable)"),
-    fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv, json, or html (a showback page)"),
+    title: str = typer.Option(None, "--title", help="Title of the html report (default: from --where)"),
     db: str = DB_OPTION,
     config_path: str = CONFIG_OPTION,
 ) -> None:
     """Spend from the ledger, grouped and filtered: cost, input/output split, cached share, request counts."""
-    if fmt not in ("table", "csv", "json"):
-        raise typer.BadParameter(f"{fmt!r}: use table, csv or json", param_hint="--format")
+    if fmt not in ("table", "csv", "json", "html"):
+        raise typer.BadParameter(f"{fmt!r}: use table, csv, json or html", param_hint="--format")
     query = ReportQuery(
         by=tuple(part.strip() for part in by.split(",") if part.strip()),
         since=parse_since(since) if since else None,
@@ -43,7 +45,11 @@ def report(
     with open_ledger(db, load_config(config_path)) as ledger:
         rows = ledger.report(query)
     dims = [name for name in rows[0] if name not in _COLUMNS] if rows else list(query.by)
-    if fmt == "json":
+    if fmt == "html":
+        scope = ", ".join(f"{f.dimension}{'!=' if f.negate else '='}{f.value}" for f in query.where)
+        period = f"{since or 'all time'} – {until or 'now'}"
+        typer.echo(render_html(rows, dims, title=title or f"LLM usage: {scope or 'all usage'}", period=period))
+    elif fmt == "json":
         typer.echo(json.dumps([{k: _plain(v) for k, v in row.items()} for row in rows], indent=2))
     elif fmt == "csv":
         writer = csv.writer(sys.stdout)
