@@ -93,7 +93,7 @@ def test_a_bad_import_writes_nothing(run, log, tmp_path):
 def test_report_input_errors(run):
     assert "cannot read the time 'lately'" in run("report", "--since", "lately", code=1).stderr
     assert "expected NAME=VALUE" in run("report", "--where", "tenant", code=1).stderr
-    assert "use table, csv or json" in run("report", "--format", "xml", code=2).output
+    assert "use table, csv, json or html" in run("report", "--format", "xml", code=2).output
 
 
 def test_unreachable_database(run):
