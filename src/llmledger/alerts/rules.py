@@ -84,7 +84,7 @@ class BudgetThresholds:
     def evaluate(self, ctx: Context) -> list[Finding]:
         budget = _budget(ctx, self.name, self.budget)
         start, end = budget.window_at(ctx.now)
-        spent = sum((r["cost"] for r in _spend(ctx.ledger, start, ctx.now, budget.scope)), _ZERO)
+        spent = ctx.ledger.spend(start, until=ctx.now, scope=budget.scope)
         used = spent / budget.limit_usd if budget.limit_usd else Decimal(1)
         findings = []
         for threshold in sorted(self.at):
@@ -266,7 +266,7 @@ class BurnRate:
         burns = {}
         for window in self.windows:
             span = _duration(window)
-            spent = sum((r["cost"] for r in _spend(ctx.ledger, ctx.now - span, ctx.now, budget.scope)), _ZERO)
+            spent = ctx.ledger.spend(ctx.now - span, until=ctx.now, scope=budget.scope)
             allowed = budget.limit_usd * Decimal(span.total_seconds() / length)
             burns[window] = (spent, spent / allowed if allowed else Decimal(0))
         if not all(burn >= Decimal(str(self.factor)) for _, burn in burns.values()):

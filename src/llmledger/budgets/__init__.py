@@ -19,7 +19,6 @@ __all__ = ["Budget", "RateLimit", "Limit", "WINDOWS", "window_bounds", "Demand"]
 
 WINDOWS = ("minute", "hour", "day", "week", "month")
 MODES = ("hard", "soft")
-METRICS = ("usd", "requests", "tokens")
 # What one call asks of the limits: its worst-case dollars, one request, its worst-case tokens.
 Demand = Mapping[str, Decimal]
 

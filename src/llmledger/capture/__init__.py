@@ -70,18 +70,17 @@ class Capture:
     def begin(
         self, method: str, path: str, content: bytes | Mapping[str, Any] | None, *, context: Context | None = None,
         tags: Mapping[str, str] | None = None, key_id: str | None = None, changed: bool = False,
-        strict: bool = False,
     ) -> tuple[Call | None, bytes | None]:
         """Start metering a request: (the call or None when nothing is billed, the body to send instead or None).
 
         Tags are the instrument's defaults, then `context`'s (the caller's `llmledger.tags()`), then the body's;
         or exactly `tags` when given (the gateway decides them). Raises `BudgetExceeded` (or `RateLimitExceeded`)
         when a hard limit would be crossed: the request must not be sent. A body that is not a JSON object is
-        metered only if a usage object comes back, or raises `ConfigError` when `strict`.
+        metered only if a usage object comes back.
         """
         if method.upper() != "POST" or is_free(path):
             return None, None
-        request, replaced = read_request(self.provider, method, path, content, changed=changed, strict=strict)
+        request, replaced = read_request(self.provider, method, path, content, changed=changed)
         context = context or current()
         if tags is None:
             tags = {**self.default_tags, **context.tags, **request.tags()}

@@ -15,7 +15,7 @@ from ..attribution import validate_tags
 from ..errors import ConfigError
 from ..providers import canonical_provider, family_for
 
-__all__ = ["CallRequest", "read_request", "body_tags"]
+__all__ = ["CallRequest", "read_request", "body_tags", "decode_body", "api_of"]
 
 # Path suffix → API. Longest first: "/chat/completions" before "/completions".
 _APIS = (
@@ -47,7 +47,7 @@ class CallRequest:
     @property
     def body(self) -> dict[str, Any]:
         if self._body is None:
-            self._body = _decode(self._raw, strict=False)
+            self._body = decode_body(self._raw, strict=False)
         return self._body
 
     @property
@@ -62,7 +62,8 @@ class CallRequest:
         return body_tags(self.body)
 
 
-def _decode(content: bytes | None, *, strict: bool) -> dict[str, Any]:
+def decode_body(content: bytes | None, *, strict: bool) -> dict[str, Any]:
+    """A request body as a JSON object; anything else raises `ConfigError` when `strict`, else gives {}."""
     if not content:
         return {}
     try:
@@ -78,25 +79,28 @@ def _decode(content: bytes | None, *, strict: bool) -> dict[str, Any]:
     return body
 
 
+def api_of(path: str) -> str:
+    """The API a request path calls: chat, responses, embeddings, completions, messages, or other."""
+    return next((name for suffix, name in _APIS if path.rstrip("/").endswith(suffix)), "other")
+
+
 def read_request(
     provider: str, method: str, path: str, content: bytes | Mapping[str, Any] | None, *, changed: bool = False,
-    strict: bool = False,
 ) -> tuple[CallRequest, bytes | None]:
     """The request, and the body to send instead of `content` (None: send it unchanged).
 
     `content` is the body's bytes, or the body already decoded (then `changed` says the caller altered it, so it
-    must be encoded again). A body that is not a JSON object raises `ConfigError` when `strict`; otherwise the
-    call is metered only if a usage object comes back.
+    must be encoded again). A body that is not a JSON object is metered only if a usage object comes back.
     """
     provider = canonical_provider(provider)
-    api = next((name for suffix, name in _APIS if path.rstrip("/").endswith(suffix)), "other")
+    api = api_of(path)
     if isinstance(content, Mapping):
         body: dict[str, Any] | None = dict(content)
         raw = None
     else:
         raw = content if content and method.upper() == "POST" else None
-        # Only a stream (or a strict reader) needs the body now; anything else decodes it lazily, if ever.
-        body = _decode(raw, strict=True) if strict or (raw and b'"stream"' in raw) else None
+        # Only a stream needs the body now; anything else decodes it lazily, if ever.
+        body = decode_body(raw, strict=False) if raw and b'"stream"' in raw else None
     stream = body is not None and body.get("stream") is True
     hide = False
     if body is not None and stream and api in ("chat", "completions") and _wants_usage_option(provider):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import typer
 from rich.table import Table
@@ -12,7 +11,6 @@ from rich.table import Table
 from ..budgets import Budget
 from ..budgets.stored import BudgetStore, parse_scope
 from ..config import load_config
-from ..ledger import Filter, ReportQuery
 from . import CONFIG_OPTION, DB_OPTION, app, console, fail, money, open_ledger
 
 budgets_app = typer.Typer(help="Budgets the gateway enforces: set, list, delete.", no_args_is_help=True)
@@ -66,8 +64,7 @@ def list_budgets(
         for source, budget in [*(("config", b) for b in configured),
                                *(("cli", b) for b in BudgetStore(ledger.store).list())]:
             start, end = budget.window_at(now)
-            query = ReportQuery(since=start, where=tuple(Filter(k, v) for k, v in budget.scope.items()))
-            spent = sum((r["cost"] for r in ledger.report(query)), Decimal(0))
+            spent = ledger.spend(start, scope=budget.scope)
             rows.append({"name": budget.name, "source": source, "scope": dict(budget.scope), "window": budget.window,
                          "mode": budget.mode, "limit_usd": budget.limit_usd, "spent_usd": spent,
                          "used": float(spent / budget.limit_usd) if budget.limit_usd else None,

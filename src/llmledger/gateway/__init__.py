@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..budgets import Budget, Limit
 from ..config import Config
-from ..ledger import DEFAULT_DB, Ledger, ReportQuery, default_spool_dir
-from ..ledger.query import Filter
+from ..ledger import DEFAULT_DB, Ledger, default_spool_dir
 
 if TYPE_CHECKING:
     from .app import Gateway
@@ -36,8 +35,7 @@ def build_gateway(config: Config, *, database: str | None = None, **overrides: A
     ledger = Ledger.open(url, spool_dir=spool)
 
     def spent_since(limit: Limit, start: datetime) -> Decimal:
-        query = ReportQuery(since=start, where=tuple(Filter(k, v) for k, v in limit.scope.items()))
-        return sum((row["cost"] for row in ledger.report(query)), Decimal(0))
+        return ledger.spend(start, scope=limit.scope)
 
     stored = BudgetStore(ledger.store)
 

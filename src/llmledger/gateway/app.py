@@ -22,7 +22,7 @@ from ..alerts import Evaluator
 from ..attribution import Context, validate_tags
 from ..budgets.memory import Reservation
 from ..capture import Call, Capture, used
-from ..capture.request import body_tags
+from ..capture.request import api_of, body_tags, decode_body
 from ..errors import BudgetExceeded, ConfigError, LedgerError
 from ..events import UsageEvent
 from ..ledger import Ledger
@@ -221,11 +221,9 @@ class Gateway:
         document: dict[str, Any] | None = None
         if method == "POST" and body:
             try:
-                document = json.loads(body)
-            except ValueError as exc:
-                raise Refused(400, f"the request body is not valid JSON ({exc}); send a JSON object") from None
-            if not isinstance(document, dict):
-                raise Refused(400, f"the request body must be a JSON object, got {type(document).__name__}")
+                document = decode_body(body, strict=True)
+            except ConfigError as exc:
+                raise Refused(400, f"{exc}; send a JSON object") from None
         tags = _header_tags(headers)
         if document is not None:
             tags = {**body_tags(document), **tags}
@@ -238,23 +236,18 @@ class Gateway:
                           "missing_required_tags")
         changed = self._cap_max_tokens(document, rest, tags) if document is not None else False
         context = Context(tags, headers.get("x-ledger-session") or None, headers.get("x-ledger-parent-session"))
-        try:
-            call, replaced = capture.begin(method, rest, document, context=context, tags=tags,
-                                           key_id=key.id if key else None, changed=changed, strict=True)
-        except ConfigError as exc:
-            raise Refused(400, str(exc)) from None
+        call, replaced = capture.begin(method, rest, document, context=context, tags=tags,
+                                       key_id=key.id if key else None, changed=changed)
         return call, replaced if replaced is not None else body
 
     def _cap_max_tokens(self, document: dict[str, Any], rest: str, tags: Mapping[str, str]) -> bool:
         cap = self.settings.policy.max_tokens_for(tags)
-        api = next((a for suffix, a in (("/chat/completions", "chat"), ("/responses", "responses"),
-                                        ("/messages", "messages"), ("/completions", "completions"))
-                    if rest.rstrip("/").endswith(suffix)), None)
-        if cap is None or api is None:
+        field = _MAX_TOKENS_FIELD.get(api_of(rest))
+        if cap is None or field is None:
             return False
         fields = [f for f in ("max_completion_tokens", "max_output_tokens", "max_tokens") if f in document]
         if not fields:
-            document[_MAX_TOKENS_FIELD[api]] = cap
+            document[field] = cap
             return True
         changed = False
         for name in fields:

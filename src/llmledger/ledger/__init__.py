@@ -6,7 +6,9 @@ deployments), applies migrations, queues events to the one background `BatchWrit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,13 @@ class Ledger:
 
     def report(self, query: ReportQuery) -> list[dict[str, Any]]:
         return self.store.report(query)
+
+    def spend(self, since: datetime, *, until: datetime | None = None, scope: Mapping[str, str] | None = None
+              ) -> Decimal:
+        """Dollars spent in [since, until) by the calls matching `scope` (tags, model, provider, key…)."""
+        where = tuple(Filter(k, v) for k, v in (scope or {}).items())
+        return sum((row["cost"] for row in self.report(ReportQuery(since=since, until=until, where=where))),
+                   Decimal(0))
 
     def events(self, query: ReportQuery | None = None) -> Iterator[UsageEvent]:
         return self.store.events(query)

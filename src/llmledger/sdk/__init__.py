@@ -29,8 +29,7 @@ from ..budgets import Budget, Limit
 from ..budgets.memory import MemoryBudgets
 from ..capture import Capture
 from ..errors import BudgetExceeded, ConfigError
-from ..ledger import DEFAULT_DB, Ledger, ReportQuery, default_spool_dir
-from ..ledger.query import Filter
+from ..ledger import DEFAULT_DB, Ledger, default_spool_dir
 from ..pricing import PriceBook
 from .transport import AsyncLedgerTransport, LedgerTransport
 
@@ -189,7 +188,6 @@ def _guard(budget: Budget | Sequence[Budget] | None, ledger: Ledger, error: type
 
     def spent_since(b: Limit, start: datetime) -> Decimal:
         ledger.flush(10)  # this process's queued calls count too
-        query = ReportQuery(since=start, where=tuple(Filter(k, v) for k, v in b.scope.items()))
-        return sum((row["cost"] for row in ledger.report(query)), Decimal(0))
+        return ledger.spend(start, scope=b.scope)
 
     return MemoryBudgets(budgets, spent_since=spent_since, error=error)
