@@ -258,13 +258,16 @@ class Gateway:
         return changed
 
     async def _reserve(self, call: Call, key: VirtualKey | None) -> Reservation | None:
+        extra = key.limits() if key else ()
+        if not extra and not self.limits.state.budgets:
+            return None  # nothing to enforce: don't count the prompt's tokens for a worst case nobody reads
         request = call.request
         dims = {**call.tags, "model": request.model or "", "provider": request.provider}
         if key is not None:
             dims["key"] = key.id
         demand = call.capture.demand(request)
         try:
-            reservation = await self.limits.reserve(dims, demand, extra=key.limits() if key else ())
+            reservation = await self.limits.reserve(dims, demand, extra=extra)
         except BudgetExceeded as exc:
             call.discard()
             raise Refused(429, str(exc), exc.code, {"retry-after": str(exc.retry_after)}) from None
