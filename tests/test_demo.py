@@ -10,7 +10,11 @@ from typing import Any
 
 import pytest
 
-from llmledger.demo import DOUBLING_FEATURE, RUNAWAY_SESSION, demo_events
+from llmledger.alerts.store import AlertStore
+from llmledger.budgets.stored import BudgetStore
+from llmledger.demo import DOUBLING_FEATURE, RUNAWAY_SESSION, demo_events, demo_outcomes
+from llmledger.ledger import Ledger
+from llmledger.outcomes import OutcomeStore
 from llmledger.events import UsageEvent
 
 START = datetime(2026, 10, 26, tzinfo=UTC)  # a Monday
@@ -62,9 +66,27 @@ def test_the_month_holds_what_it_promises(month: list[UsageEvent]) -> None:
 
 def test_demo_command(run: Any, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     db = f"sqlite:///{tmp_path / 'demo.db'}"
-    out = run("demo", "--db", db, "--days", "21").stdout
+    out = run("demo", "--db", db, "--days", "21", "--no-serve").stdout
     assert "calls over 21 days" in out and "spend by feature" in out and RUNAWAY_SESSION in out
     assert f"feature {DOUBLING_FEATURE}: today's spend projects" in out
-    assert "have no price" in out
-    refused = run("demo", "--db", db, code=1)
-    assert "already holds" in refused.stderr
+    assert "have no price" in out and "unpriced" in out
+    with Ledger.open(db) as ledger:
+        held = ledger.count()
+        # what the dashboard shows beside the calls: outcomes, a monthly budget, the alerts raised
+        outcomes = OutcomeStore(ledger.store).list()
+        assert {o.name for o in outcomes} == {"ticket_resolved", "escalated"} and all(o.session_id for o in outcomes)
+        assert [b.window for b in BudgetStore(ledger.store).list()] == ["month"]
+        assert {a["kind"] for a in AlertStore(ledger.store).history()} == {"daily_vs_rolling_avg", "runaway_session",
+                                                                           "unpriced"}
+    again = run("demo", "--db", db, "--no-serve").stdout
+    assert "already holds" in again and "showing them as they are" in again
+    with Ledger.open(db) as ledger:
+        assert ledger.count() == held
+
+
+def test_demo_outcomes_name_support_sessions(month: list[UsageEvent]) -> None:
+    outcomes = demo_outcomes(month, seed=3)
+    support = {e.session_id for e in month if e.session_id and e.tags["feature"] == "support-chat"}
+    assert outcomes and {o.session_id for o in outcomes} <= support
+    assert 0.6 < sum(o.name == "ticket_resolved" for o in outcomes) / len(support) < 0.8
+    assert demo_outcomes(month, seed=3) == outcomes

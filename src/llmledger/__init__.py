@@ -17,6 +17,7 @@ from .errors import (
 )
 from .events import UsageEvent
 from .ledger import Ledger, ReportQuery
+from .outcomes import outcome
 from .pricing import Cost, PriceBook, PriceOverride
 from .providers import Parsed, parse_body, parse_document, parse_stream
 from .sdk import configure, instrument
@@ -49,6 +50,7 @@ __all__ = [
     "configure",
     "estimate",
     "instrument",
+    "outcome",
     "parse_body",
     "parse_document",
     "parse_stream",

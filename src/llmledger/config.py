@@ -17,7 +17,7 @@ __all__ = ["Config", "load_config", "DEFAULT_CONFIG_FILE"]
 
 DEFAULT_CONFIG_FILE = "llmledger.yaml"
 _KNOWN_KEYS = {"database", "redis", "providers", "prices", "price_catalog", "spool_dir", "policy", "budgets", "alerts",
-               "auth", "admin_token", "rate_limits", "gateway"}
+               "auth", "admin_token", "rate_limits", "gateway", "dashboard"}
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,16 @@ grows call after call; and a few calls to a self-hosted model with no price (rec
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .events import UsageEvent
+from .outcomes import Outcome
 from .pricing import PriceBook
 from .usage import Usage
 
-__all__ = ["demo_events", "DOUBLING_FEATURE", "RUNAWAY_SESSION"]
+__all__ = ["demo_events", "demo_outcomes", "live_call", "DOUBLING_FEATURE", "RUNAWAY_SESSION"]
 
 DOUBLING_FEATURE = "summarize"
 RUNAWAY_SESSION = "agent-run-0420"
@@ -81,6 +82,31 @@ def demo_events(start: datetime, *, days: int = 30, seed: int = 7, prices: Price
                        for _ in range(3)]
     events.sort(key=lambda e: e.ts)
     yield from events
+
+
+def live_call(rng: random.Random, at: datetime, prices: PriceBook) -> UsageEvent:
+    """One call at `at`, drawn like the month's traffic: what the demo keeps writing while it serves the dashboard,
+    so the Live page moves."""
+    feature = rng.choices(_FEATURES, weights=[f.calls_per_hour for f in _FEATURES])[0]
+    return _session(rng, feature, at, prices)[0]
+
+
+def demo_outcomes(events: Iterable[UsageEvent], *, seed: int = 7) -> list[Outcome]:
+    """What the support chats achieved: most end ``ticket_resolved``, some ``escalated`` (recorded a minute after
+    the session's last call, with its tags), so cost per outcome has something to show."""
+    rng = random.Random(seed)
+    last: dict[str, UsageEvent] = {}
+    for event in events:
+        if event.session_id and event.tags.get("feature") == "support-chat":
+            last[event.session_id] = event
+    out = []
+    for session_id, event in sorted(last.items()):
+        draw = rng.random()
+        name = "ticket_resolved" if draw < 0.7 else ("escalated" if draw < 0.85 else None)
+        if name:
+            out.append(Outcome(name, session_id, ts=event.ts + timedelta(minutes=1), tags=dict(event.tags),
+                               id=f"demo-outcome-{session_id}"))
+    return out
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

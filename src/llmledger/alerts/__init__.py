@@ -24,10 +24,10 @@ from ..config import Config
 from ..errors import ConfigError
 from ..ledger import Ledger
 from .channels import Alert, Channel, DeliveryFailed, build_channel
-from .rules import Context, Rule, build_rule
+from .rules import Context, Finding, Rule, build_rule
 from .store import AlertStore
 
-__all__ = ["AlertSettings", "Evaluator", "Alert"]
+__all__ = ["AlertSettings", "Evaluator", "Alert", "alert_of"]
 
 log = logging.getLogger("llmledger.alerts")
 
@@ -79,6 +79,12 @@ class AlertSettings:
         return cls(channels, rules, float(interval), raw.get("dashboard_url"), cooldowns)
 
 
+def alert_of(rule: Rule, finding: Finding, now: datetime, link: str | None = None) -> Alert:
+    """The alert a rule's finding raises at `now`."""
+    return Alert(rule.name, rule.kind, rule.severity, finding.title, finding.scope, finding.evidence,
+                 finding.fingerprint, now.isoformat(timespec="seconds"), link=link)
+
+
 class Evaluator:
     """Runs every rule, claims and sends new alerts, and resolves those whose condition cleared."""
 
@@ -121,9 +127,7 @@ class Evaluator:
                 log.exception("alert rule %s failed", rule.name)
                 continue
             for finding in findings:
-                alert = Alert(rule.name, rule.kind, rule.severity, finding.title, finding.scope, finding.evidence,
-                              finding.fingerprint, now.isoformat(timespec="seconds"),
-                              link=self.settings.dashboard_url)
+                alert = alert_of(rule, finding, now, self.settings.dashboard_url)
                 if self.store.claim(alert):
                     if self._cooling(rule.name, now):
                         self.store.add_deliveries(alert.fingerprint, [{"channel": None, "ok": False,

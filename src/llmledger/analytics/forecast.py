@@ -27,6 +27,17 @@ class Forecast:
     high: Decimal
     days_known: int  # days of history used
     exhaustion: date | None = None  # when the projection passes `budget`, if it does this month
+    rest: tuple[tuple[date, Decimal], ...] = ()  # the projected spend of each day from `today` to the month's end
+    spread: float = 0.0  # the daily misses' standard deviation, behind the range
+
+    def path(self) -> list[tuple[date, Decimal, Decimal, Decimal]]:
+        """Projected month-to-date spend at the end of each remaining day: (day, expected, low, high)."""
+        out, running = [], self.to_date
+        for i, (day, spend) in enumerate(self.rest, start=1):
+            running += spend
+            margin = money(_Z90 * self.spread * math.sqrt(i))
+            out.append((day, running, max(self.to_date, running - margin), running + margin))
+        return out
 
 
 def month_bounds(month: str | None, now: datetime) -> tuple[datetime, datetime]:
@@ -73,7 +84,7 @@ def forecast_month(daily: dict[date, Decimal], *, start: datetime, end: datetime
                 exhaustion = day
     return Forecast(start.strftime("%Y-%m"), to_date, to_date + money(projected_rest),
                     to_date + money(max(0.0, projected_rest - margin)), to_date + money(projected_rest + margin),
-                    len(days), exhaustion)
+                    len(days), exhaustion, tuple((day, money(v)) for day, v in rest), spread)
 
 
 def money(value: float) -> Decimal:

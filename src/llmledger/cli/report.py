@@ -18,7 +18,8 @@ from ..timeparse import parse_since
 from . import CONFIG_OPTION, DB_OPTION, app, console, money, open_ledger
 
 _COLUMNS = ("requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
-            "cached_share", "input_cost", "output_cost", "cost", "unpriced", "errors")
+            "cached_share", "input_cost", "output_cost", "cache_read_cost", "cache_write_cost", "reasoning_cost",
+            "cost", "unpriced", "errors")
 
 
 @app.command()

@@ -58,6 +58,10 @@ def build_gateway(config: Config, *, database: str | None = None, **overrides: A
     alerts = AlertSettings.from_config(config, rules.list())
     evaluator = Evaluator(ledger, alerts, budgets=lambda: [b for b in standing() if isinstance(b, Budget)],
                           reload=lambda: AlertSettings.from_config(config, rules.list()))
+    from ..dashboard import DashboardAuth, build_dashboard
+
+    dashboard = build_dashboard(ledger, DashboardAuth.from_config(config.raw),
+                                budgets=lambda: [b for b in standing() if isinstance(b, Budget)])
     return Gateway(settings, ledger=ledger, prices=config.price_book(), keys=KeyStore(ledger.store),
                    limits=Limits(state, remote=bool(settings.redis), standing=standing), evaluator=evaluator,
-                   evaluate_every=alerts.interval)
+                   evaluate_every=alerts.interval, dashboard=dashboard)

@@ -4,7 +4,8 @@ then record the call and settle its reservation to what it really cost.
 
 Routes: ``/v1/…`` goes to the ``openai`` upstream, ``/anthropic/…`` to ``anthropic``, ``/<name>/…`` to any other
 configured provider (the rest of the path is appended to its base URL). Also ``/healthz``, ``/metrics`` and the
-admin API ``/api/keys`` (admin token).
+admin API ``/api/keys`` (admin token); the dashboard (``/``, ``/login``, ``/static/…``, ``/api/v1/…``) is
+handed to the dashboard app.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ log = logging.getLogger("llmledger.gateway")
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+DASHBOARD_PAGES = ("/", "/login", "/logout")
+DASHBOARD_PREFIXES = ("/api/v1/", "/static/")
 
 # Not forwarded upstream: hop-by-hop headers, the client's credentials, our own attribution headers.
 _DROP_REQUEST = {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "upgrade",
@@ -66,7 +70,9 @@ class Gateway:
     def __init__(
         self, settings: GatewaySettings, *, ledger: Ledger, prices: PriceBook, keys: KeyStore, limits: Limits,
         metrics: GatewayMetrics | None = None, evaluator: Evaluator | None = None, evaluate_every: float = 60.0,
+        dashboard: ASGIApp | None = None,
     ) -> None:
+        self.dashboard = dashboard  # the web dashboard and its API, at / (see dashboard/)
         self.evaluator = evaluator  # alert rules, run every `evaluate_every` seconds while serving
         self.evaluate_every = evaluate_every
         self.settings = settings
@@ -85,7 +91,7 @@ class Gateway:
         self.metrics.watch("llmledger_spool_files", "Batches waiting on disk for the ledger",
                            lambda: float(len(ledger.writer.pending_spool)))
         self.metrics.watch("llmledger_write_queue", "Events queued for the ledger writer",
-                           lambda: float(ledger.writer._queue.qsize()))
+                           lambda: float(ledger.writer.queued))
 
     def _record(self, event: UsageEvent) -> None:
         self.metrics.observe(event)
@@ -106,6 +112,8 @@ class Gateway:
             await _respond(send, 200, self.metrics.render(), "text/plain; version=0.0.4")
         elif path == "/api/keys" or path.startswith("/api/keys/"):
             await self._admin_keys(scope, receive, send)
+        elif self.dashboard is not None and (path in DASHBOARD_PAGES or path.startswith(DASHBOARD_PREFIXES)):
+            await self.dashboard(scope, receive, send)
         else:
             upstream, rest = self._route(path)
             if upstream is None:

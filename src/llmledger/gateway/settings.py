@@ -94,10 +94,17 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
+# Paths the gateway answers itself (the dashboard, its API and assets, health and metrics).
+_RESERVED = frozenset({"api", "static", "login", "logout", "healthz", "metrics"})
+
+
 def _upstreams(value: Any, where: str) -> dict[str, Upstream]:
     configured = _mapping(value, f"{where}: providers")
     out = {}
     for name in {*_DEFAULT_UPSTREAMS, *configured}:
+        if name in _RESERVED:
+            raise ConfigError(f"{where}: providers.{name}: the name is taken by the gateway's own pages "
+                              f"({', '.join(sorted(_RESERVED))}); choose another")
         entry = _mapping(configured.get(name), f"{where}: providers.{name}")
         default_url, default_family = _DEFAULT_UPSTREAMS.get(name, (None, "openai"))
         base_url = entry.get("base_url", default_url)

@@ -98,6 +98,20 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_fired_at ON alerts (fired_at)
 """
 
+_OUTCOMES = """
+CREATE TABLE outcomes (
+    id TEXT PRIMARY KEY,
+    ts TEXT NOT NULL,
+    name TEXT NOT NULL,
+    session_id TEXT,
+    value TEXT,
+    tenant TEXT,
+    tags TEXT NOT NULL
+);
+CREATE INDEX outcomes_ts ON outcomes (ts);
+CREATE INDEX outcomes_session ON outcomes (session_id)
+"""
+
 # SQLite money is INTEGER pico-dollars (exact, summable); PostgreSQL's is NUMERIC.
 _MONEY = {"sqlite": "INTEGER", "postgres": "NUMERIC(30, 12)"}
 
@@ -146,6 +160,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         sqlite="CREATE TABLE alert_rules (name TEXT PRIMARY KEY, spec TEXT NOT NULL, updated_at TEXT NOT NULL)",
         postgres="CREATE TABLE alert_rules (name TEXT PRIMARY KEY, spec TEXT NOT NULL, updated_at TEXT NOT NULL)",
     ),
+    Migration(
+        "0008_outcomes",
+        # What the app says a session achieved (`llmledger.outcome("ticket_resolved")`), for cost per outcome.
+        sqlite=_OUTCOMES,
+        postgres=_OUTCOMES,
+    ),
 )
-
-

@@ -51,6 +51,7 @@ class PostgresDialect:
 
     def bucket(self, unit: str) -> str:
         return {
+            "minute": f"to_char({_DAY}, 'YYYY-MM-DD\"T\"HH24:MI')",
             "hour": f"to_char({_DAY}, 'YYYY-MM-DD\"T\"HH24\":00\"')",
             "day": f"to_char({_DAY}, 'YYYY-MM-DD')",
             "week": f"to_char(date_trunc('week', {_DAY}), 'YYYY-MM-DD')",

@@ -16,7 +16,7 @@ __all__ = ["ReportQuery", "Filter", "parse_where", "build_report", "shape_rows",
            "METRICS", "Source", "EVENTS", "DAILY"]
 
 Row = dict[str, Any]
-TIME_UNITS = ("hour", "day", "week", "month")
+TIME_UNITS = ("minute", "hour", "day", "week", "month")
 _COLUMNS = {
     "provider": "provider", "model": "model", "status": "status", "cost_status": "cost_status", "source": "source",
     "service_tier": "service_tier", "key": "key_id", "session": "session_id", "trace": "trace_id",
@@ -33,7 +33,8 @@ _MONEY_SUMS = ("cost_total", "cost_input", "cost_cache_read", "cost_cache_write"
                "cost_reasoning", "cost_audio_out")
 METRICS: tuple[str, ...] = (
     "requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
-    "unpriced", "errors", "cost", "input_cost", "output_cost", "cached_share",
+    "unpriced", "errors", "cost", "input_cost", "output_cost", "cache_read_cost", "cache_write_cost",
+    "reasoning_cost", "cached_share",
 )
 
 
@@ -75,7 +76,7 @@ def parse_where(expressions: Sequence[str]) -> tuple[Filter, ...]:
             negate = "!=" in part
             name, sep, value = part.partition("!=" if negate else "=")
             if not sep or not name.strip():
-                raise ConfigError(f"--where {part!r}: expected NAME=VALUE or NAME!=VALUE, e.g. tenant=acme")
+                raise ConfigError(f"filter {part!r}: expected NAME=VALUE or NAME!=VALUE, e.g. tenant=acme")
             filters.append(Filter(normalize_dimension(name.strip()), value.strip(), negate))
     return tuple(filters)
 
@@ -139,6 +140,32 @@ def _where(query: ReportQuery, d: Dialect, source: Source = EVENTS) -> tuple[str
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
+# What a histogram can count: a call's whole input (cached and audio included), whole output, or cost.
+HISTOGRAM_FIELDS = {
+    "input_tokens": "(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens"
+                    " + audio_in_tokens)",
+    "output_tokens": "(output_tokens + reasoning_tokens + audio_out_tokens)",
+    "cost": "cost_total",
+}
+TOKEN_EDGES: tuple[int, ...] = tuple(2 ** i for i in range(31))  # bins [0,1), [1,2), [2,4) … [2^30, ∞)
+COST_EDGES: tuple[Decimal, ...] = tuple(Decimal(10) ** e for e in range(-6, 3))  # $0.000001 … $100
+
+
+def build_histogram(query: ReportQuery, name: str, d: Dialect) -> tuple[str, list[Any], tuple[Any, ...]]:
+    """SQL counting the selected calls per bin of `name` (a HISTOGRAM_FIELDS key); bin i is [edges[i-1], edges[i])."""
+    if name not in HISTOGRAM_FIELDS:
+        raise ConfigError(f"no histogram of {name!r}: use {', '.join(HISTOGRAM_FIELDS)}")
+    expression = HISTOGRAM_FIELDS[name]
+    edges: tuple[Any, ...] = COST_EDGES if name == "cost" else TOKEN_EDGES
+    # The edges are our own constants in the store's own money form: safe to write into the SQL.
+    bins = " ".join(f"WHEN {expression} < {d.money_in(e) if name == 'cost' else e} THEN {i}"
+                    for i, e in enumerate(edges))
+    where, params = _where(query, d)
+    present = f"{' AND' if where else ' WHERE'} {expression} IS NOT NULL"
+    sql = f"SELECT CASE {bins} ELSE {len(edges)} END, COUNT(*) FROM usage_events{where}{present} GROUP BY 1"
+    return sql, params, edges
+
+
 def where_sql(query: ReportQuery, d: Dialect) -> tuple[str, list[Any]]:
     """The WHERE clause alone, for reading or re-pricing the events a query selects."""
     return _where(query, d)
@@ -169,6 +196,9 @@ def shape_rows(rows: Sequence[Sequence[Any]], query: ReportQuery, d: Dialect, *,
             cost=total,
             input_cost=c_input + c_read + c_write + c_audio_in,
             output_cost=c_output + c_reasoning + c_audio_out,
+            cache_read_cost=c_read,
+            cache_write_cost=c_write,
+            reasoning_cost=c_reasoning,
         )
         out.append(record)
     return out

@@ -69,6 +69,7 @@ class SQLiteDialect:
 
     def bucket(self, unit: str) -> str:
         return {
+            "minute": "substr(ts, 1, 16)",
             "hour": "substr(ts, 1, 13) || ':00'",
             "day": "substr(ts, 1, 10)",
             "week": "date(substr(ts, 1, 10), '-6 days', 'weekday 1')",

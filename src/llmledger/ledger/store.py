@@ -11,7 +11,8 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from ..errors import RejectedEvents, StoreUnavailable
@@ -130,6 +131,15 @@ class SQLStore:
                 cur.execute(sql.replace("?", self.dialect.param), params)
                 return int(cur.rowcount)
 
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One write statement for each of `rows`, all in one transaction (`?` for parameters)."""
+        if not rows:
+            return
+        with self._unavailable("write to"), self._lock:
+            conn = self._write_connection()
+            with self._transaction(conn):
+                conn.cursor().executemany(sql.replace("?", self.dialect.param), rows)
+
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of one read statement (`?` for parameters)."""
         with self._unavailable("read"):
@@ -194,6 +204,47 @@ class SQLStore:
             while rows := cur.fetchmany(batch):
                 for row in rows:
                     yield from_row(row, self.dialect)
+
+    def page(self, query: q.ReportQuery, limit: int, before: tuple[datetime, str] | None = None) -> list[UsageEvent]:
+        """Up to `limit` selected events, newest first, older than `before` (a (ts, id) cursor) if given."""
+        d = self.dialect
+        where, params = q.where_sql(query, d)
+        if before is not None:
+            where += f"{' AND' if where else ' WHERE'} (ts < {d.param} OR (ts = {d.param} AND id < {d.param}))"
+            params += [d.ts_in(before[0]), d.ts_in(before[0]), before[1]]
+        sql = f"SELECT {', '.join(COLUMNS)} FROM usage_events{where} ORDER BY ts DESC, id DESC LIMIT {int(limit)}"
+        with self._unavailable("read"):
+            cur = self._read_connection().cursor()
+            cur.execute(sql, params)
+            return [from_row(row, d) for row in cur.fetchall()]
+
+    def histogram(self, query: q.ReportQuery, name: str) -> list[tuple[Any, Any, int]]:
+        """(low, high, calls) per bin of `name` (see `query.HISTOGRAM_FIELDS`), from the first bin holding a call
+        to the last; `high` is None for the open last bin."""
+        sql, params, edges = q.build_histogram(query, name, self.dialect)
+        with self._unavailable("read"):
+            cur = self._read_connection().cursor()
+            cur.execute(sql, params)
+            counts = {int(b): int(n) for b, n in cur.fetchall()}
+        if not counts:
+            return []
+        bounds = [0, *edges, None]
+        return [(bounds[i], bounds[i + 1], counts.get(i, 0)) for i in range(min(counts), max(counts) + 1)]
+
+    def session_costs(self, session_ids: Sequence[str]) -> dict[str, tuple[int, Decimal]]:
+        """Calls and dollars of each named session (all time), read through the session index."""
+        d = self.dialect
+        out: dict[str, tuple[int, Decimal]] = {}
+        with self._unavailable("read"):
+            cur = self._read_connection().cursor()
+            for start in range(0, len(session_ids), 500):
+                chunk = list(session_ids[start:start + 500])
+                cur.execute(f"SELECT session_id, COUNT(*), {', '.join(d.money_sums('cost_total', safe=True))} "
+                            f"FROM usage_events WHERE session_id IN ({', '.join([d.param] * len(chunk))}) "
+                            "GROUP BY session_id", chunk)
+                for row in cur.fetchall():
+                    out[row[0]] = (int(row[1]), d.money_total(row[2:]))
+        return out
 
     def count(self) -> int:
         with self._unavailable("read"):

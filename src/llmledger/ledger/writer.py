@@ -149,6 +149,11 @@ class BatchWriter:
         self._thread = None
 
     @property
+    def queued(self) -> int:
+        """Events (or functions that make them) waiting for the writer."""
+        return self._queue.qsize()
+
+    @property
     def pending_spool(self) -> list[Path]:
         if self.spool_dir is None or not self.spool_dir.is_dir():
             return []
