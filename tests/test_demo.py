@@ -13,9 +13,9 @@ import pytest
 from llmledger.alerts.store import AlertStore
 from llmledger.budgets.stored import BudgetStore
 from llmledger.demo import DOUBLING_FEATURE, RUNAWAY_SESSION, demo_events, demo_outcomes
+from llmledger.events import UsageEvent
 from llmledger.ledger import Ledger
 from llmledger.outcomes import OutcomeStore
-from llmledger.events import UsageEvent
 
 START = datetime(2026, 10, 26, tzinfo=UTC)  # a Monday
 

@@ -72,14 +72,14 @@ def demo_events(start: datetime, *, days: int = 30, seed: int = 7, prices: Price
                 rate *= 2
             for _ in range(_poisson(rng, rate)):
                 events += _session(rng, feature, hour + timedelta(seconds=rng.randrange(3600)), prices)
-        if day == 19 and hour.hour == 14:
+        if day == days * 2 // 3 and hour.hour == 14:  # two thirds into the month
             events += _runaway(hour + timedelta(minutes=5), prices)
-        if hour.hour == 11 and day % 6 == 2:
+        if hour.hour == 11:  # a self-hosted model the catalog cannot price, once a day
             events += [_event(prices, "selfhosted", "acme-llama-70b", Usage(input=rng.randint(500, 2000),
                               output=rng.randint(50, 300)), hour + timedelta(minutes=rng.randrange(60)),
                               {"tenant": "initech", "team": "platform", "feature": "internal-rag",
                                "environment": "prod"})
-                       for _ in range(3)]
+                       for _ in range(1 + (day % 6 == 2))]
     events.sort(key=lambda e: e.ts)
     yield from events
 

@@ -103,11 +103,13 @@ class Served:
     def admin(self) -> httpx2.Client:
         return self.client(headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
 
-    def login(self, name: str, password: str) -> httpx2.Client:
-        client = self.client()
-        response = client.post("/login", data={"username": name, "password": password})
-        assert response.status_code == 303, response.text
-        return client
+    @contextmanager
+    def login(self, name: str, password: str) -> Iterator[httpx2.Client]:
+        """A client holding the session cookie of `name`."""
+        with self.client() as client:
+            response = client.post("/login", data={"username": name, "password": password})
+            assert response.status_code == 303, response.text
+            yield client
 
 
 def auth() -> DashboardAuth:

@@ -191,7 +191,8 @@ def test_live_rates_add_up_to_the_last_hours(served: Served) -> None:
     start = datetime.fromisoformat(live["buckets"][0])
     events = pick(served.events, start, NOW)
     assert sum(money(v) for v in live["usd_per_hour"]) / 12 == totals(events)["cost"]
-    assert round(sum(live["tokens_per_second"]) * 300) == totals(events)["input_tokens"] + totals(events)["output_tokens"]
+    want = totals(events)
+    assert round(sum(live["tokens_per_second"]) * 300) == want["input_tokens"] + want["output_tokens"]
     hour = totals(pick(served.events, NOW - timedelta(hours=1), NOW))
     assert live["last_hour"]["requests"] == hour["requests"]
     assert live["unpriced"]["count_24h"] == totals(pick(served.events, NOW - timedelta(days=1), NOW))["unpriced"]

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -139,8 +140,9 @@ class Dashboard:
                 "No one can log in yet: set admin_token in llmledger.yaml (then log in as admin with it), or add "
                 "users under dashboard.users.")
             return self._login_page(message, 200)
-        form = await request.form()
-        name, password = str(form.get("username") or ""), str(form.get("password") or "")
+        # the login form posts application/x-www-form-urlencoded; read it without a multipart parser
+        form = parse_qs((await request.body())[:8192].decode("utf-8", "replace"))
+        name, password = (form.get("username") or [""])[0], (form.get("password") or [""])[0]
         who = self.auth.login(name.strip(), password)
         if who is None:
             await asyncio.sleep(0.5)  # slows guessing
