@@ -207,7 +207,7 @@ def live(ledger: Ledger, sel: Selection, now: datetime, hours: int, spool: Calla
     unpriced = ledger.report(day)
     return {
         "hours": hours, "bucket_minutes": step, "buckets": buckets,
-        "tokens_per_second": [round(t / (step * 60), 3) for t in tokens],
+        "tokens_per_second": [round(t / (step * 60), 6) for t in tokens],
         "usd_per_hour": [c * (60 // step) for c in cost],
         "last_hour": {"requests": totals["requests"], "tokens": totals["input_tokens"] + totals["output_tokens"],
                       "cost": totals["cost"]},
