@@ -163,3 +163,23 @@ def test_bad_dimension_names_are_refused():
         parse_where(["x'; DROP TABLE usage_events; --=1"])
     with pytest.raises(ConfigError, match="NAME=VALUE"):
         parse_where(["tenant"])
+
+
+def test_filters_on_several_values_on_unset_and_a_top_n(ledger, prices):
+    from llmledger.ledger import Filter
+
+    events = [make_event(prices, at=T0 + timedelta(minutes=i), tags={"user": u, "q": "x"} if u else {"q": "y"})
+              for i, u in enumerate(["a", "a", "b", "c", None, None, None])]
+    ledger.write(events)
+
+    def calls(*filters):
+        rows = ledger.report(ReportQuery(where=filters))
+        return rows[0]["requests"] if rows else 0
+
+    assert calls(Filter("user", ("a", "c"))) == 3
+    assert calls(Filter("user", ("a", "c"), negate=True)) == 4  # b and the three without a user
+    assert calls(Filter("user", None)) == 3 and calls(Filter("user", None, negate=True)) == 4
+    assert calls(Filter("q", ("x",))) == 4 and calls(Filter("q", ("x",), negate=True)) == 3  # a JSON tag
+    assert calls(Filter("user", ())) == 0 and calls(Filter("user", (), negate=True)) == 7
+    top = ledger.report(ReportQuery(by=("user",), limit=2))
+    assert [(r["user"], r["requests"]) for r in top] == [(None, 3), ("a", 2)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llmledger.ledger import Ledger, ReportQuery, parse_where
-from llmledger.ledger.query import DAILY, EVENTS
+from llmledger.ledger.query import DAILY, DIMS, EVENTS
 from llmledger.ledger.rollup import plan
 from llmledger.pricing import PriceBook
 from llmledger.usage import Usage
@@ -112,14 +113,18 @@ def test_migration_fills_the_rollup_from_existing_events(ledger_url, prices):
 def test_plan_reads_whole_days_from_the_rollup_and_edges_from_events():
     since = datetime(2026, 11, 1, 15, tzinfo=UTC)
     until = datetime(2026, 11, 5, 9, tzinfo=UTC)
-    parts = plan(ReportQuery(by=("feature", "day"), since=since, until=until))
+    parts = plan(ReportQuery(by=("feature", "model", "day"), since=since, until=until))
     assert [(s, q.since, q.until) for s, q in parts] == [
         (DAILY, datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 5, tzinfo=UTC)),
         (EVENTS, since, datetime(2026, 11, 2, tzinfo=UTC)),
         (EVENTS, datetime(2026, 11, 5, tzinfo=UTC), until),
     ]
-    assert plan(ReportQuery(by=("day",), since=datetime(2026, 11, 1, tzinfo=UTC)))[0][0] is DAILY
-    assert [s for s, _ in plan(ReportQuery(by=("session",)))] == [EVENTS]
+    # one dimension (or none: totals) at most, grouped and filtered: the per-dimension rollup
+    assert plan(ReportQuery(by=("day",), since=datetime(2026, 11, 1, tzinfo=UTC)))[0][0] == DIMS.of("provider")
+    assert [s for s, _ in plan(ReportQuery(by=("session",)))] == [DIMS.of("session")]
+    assert [s for s, _ in plan(ReportQuery(by=("user", "week"), where=parse_where(["user!=a"])))] == [DIMS.of("user")]
+    assert [s for s, _ in plan(ReportQuery(by=("user",), where=parse_where(["tenant=a"])))] == [EVENTS]
+    assert [s for s, _ in plan(ReportQuery(by=("tenant",), where=parse_where(["model=m"])))] == [DAILY]
     assert [s for s, _ in plan(ReportQuery(by=("hour",)))] == [EVENTS]
     assert [s for s, _ in plan(ReportQuery(since=since, until=since + timedelta(hours=3)))] == [EVENTS]
 
@@ -131,19 +136,25 @@ _BOOK = PriceBook()
 @given(
     seed=st.integers(0, 10_000),
     by=st.lists(st.sampled_from(["feature", "tenant", "user", "model", "day", "week", "month", "status",
-                                 "cost_status", "provider"]), max_size=3, unique=True),
+                                 "cost_status", "provider", "session"]), max_size=3, unique=True),
     since_h=st.one_of(st.none(), st.integers(0, 240)),
     span_h=st.one_of(st.none(), st.integers(1, 240)),
-    where=st.lists(st.sampled_from(["tenant=a", "feature!=b", "user=b", "model=gpt-4o-mini"]), max_size=2),
+    where=st.lists(st.sampled_from(["tenant=a", "feature!=b", "user=b", "model=gpt-4o-mini", "session=s1",
+                                    "user!=a"]), max_size=2),
+    limit=st.one_of(st.none(), st.integers(1, 3)),
 )
-def test_any_rollup_report_equals_the_events_report(tmp_path_factory, seed, by, since_h, span_h, where):
+def test_any_rollup_report_equals_the_events_report(tmp_path_factory, seed, by, since_h, span_h, where, limit):
     path = tmp_path_factory.mktemp("rollup") / "ledger.db"
     with Ledger.open(f"sqlite:///{path}") as ledger:
         ledger.write(random_events(_BOOK, 150, seed))
         since = T0 + timedelta(hours=since_h, minutes=13) if since_h is not None else None
         until = (since or T0) + timedelta(hours=span_h) if span_h is not None else None
         query = ReportQuery(by=tuple(by), since=since, until=until, where=parse_where(where))
-        assert ledger.store.report(query) == ledger.store.report(query, use_rollup=False)
+        full = ledger.store.report(query, use_rollup=False)
+        assert ledger.store.report(query) == full
+        if limit is not None:  # the costliest rows, ranked exactly (ties in the report's own order)
+            top = replace(query, limit=limit)
+            assert ledger.store.report(top) == ledger.store.report(top, use_rollup=False) == full[:limit]
 
 
 def test_the_writer_folds_the_rollup_when_idle(ledger, prices):

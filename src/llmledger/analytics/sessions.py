@@ -63,7 +63,6 @@ def summarize(session_id: str, calls: list[UsageEvent]) -> SessionSummary:
 def sessions(ledger: Ledger, query: ReportQuery | None = None, *, limit: int = 20) -> list[SessionSummary]:
     """The most expensive sessions in the selection (cost, then calls), with their calls summarized."""
     base = query or ReportQuery()
-    rows = ledger.report(replace(base, by=("session",)))
+    rows = ledger.report(replace(base, by=("session",), limit=limit + 1))  # one may be the calls outside any
     rows = [r for r in rows if r["session"] is not None]
-    rows.sort(key=lambda r: (-r["cost"], -r["requests"], r["session"]))
     return [summarize(r["session"], session_calls(ledger, r["session"], base)) for r in rows[:limit]]

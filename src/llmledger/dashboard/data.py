@@ -173,8 +173,7 @@ def breakdown(ledger: Ledger, sel: Selection, by: Sequence[str], limit: int) -> 
     """Report rows grouped by one or two dimensions, costliest first, with the selection's totals."""
     if not 1 <= len(by) <= 2:
         raise ConfigError("by: give one or two dimensions, e.g. by=feature or by=feature,model")
-    rows = ledger.report(replace(sel.query, by=tuple(by)))
-    rows.sort(key=lambda r: (-r["cost"], -r["requests"], *(str(r[d]) for d in by)))
+    rows = ledger.report(replace(sel.query, by=tuple(by), limit=limit + 1))
     return {"by": list(by), "rows": rows[:limit], "total": _totals(ledger, sel.query),
             "truncated": len(rows) > limit}
 
@@ -199,7 +198,7 @@ def live(ledger: Ledger, sel: Selection, now: datetime, hours: int, spool: Calla
     totals = _totals(ledger, last_hour)
     top = {}
     for dimension in ("tenant", "user", "model"):
-        rows = ledger.report(replace(last_hour, by=(dimension,)))[:5]
+        rows = ledger.report(replace(last_hour, by=(dimension,), limit=5))
         top[dimension] = [{"name": r[dimension], "cost": r["cost"], "requests": r["requests"],
                            "tokens": r["input_tokens"] + r["output_tokens"]} for r in rows]
     day = ReportQuery(since=now - timedelta(days=1), until=now,
@@ -320,8 +319,8 @@ def dimensions(ledger: Ledger, sel: Selection) -> Row:
     """Every dimension a filter or grouping can use (custom tags included), with the top values of the common ones."""
     values = {}
     for name in _VALUE_DIMENSIONS:
-        rows = ledger.report(replace(sel.query, by=(name,)))
-        values[name] = [r[name] for r in rows[:100] if r[name] is not None]
+        rows = ledger.report(replace(sel.query, by=(name,), limit=100))
+        values[name] = [r[name] for r in rows if r[name] is not None]
     custom: set[str] = set()
     for event in ledger.store.page(sel.query, 2000):
         custom.update(k for k in event.tags if k not in BREAKDOWN_DIMENSIONS)

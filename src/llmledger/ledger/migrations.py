@@ -166,4 +166,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         sqlite=_OUTCOMES,
         postgres=_OUTCOMES,
     ),
+    Migration(
+        "0009_usage_daily_dims",
+        # SQLite's per-dimension daily rollup (dashboards: totals, spend by one dimension, top users and sessions).
+        # The daily rollup is emptied too, so both refill from the events together on first use.
+        sqlite=rollup.create_dims_sql(),
+        postgres="",
+    ),
 )

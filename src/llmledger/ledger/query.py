@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,7 +17,7 @@ __all__ = ["ReportQuery", "Filter", "parse_where", "build_report", "shape_rows",
 
 Row = dict[str, Any]
 TIME_UNITS = ("minute", "hour", "day", "week", "month")
-_COLUMNS = {
+DIMENSION_COLUMNS = {
     "provider": "provider", "model": "model", "status": "status", "cost_status": "cost_status", "source": "source",
     "service_tier": "service_tier", "key": "key_id", "session": "session_id", "trace": "trace_id",
     "price_version": "price_version", **TAG_COLUMNS,
@@ -40,23 +40,31 @@ METRICS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Source:
-    """Where a report reads: the events themselves, or the daily rollup (one row per day and key, with counts)."""
+    """Where a report reads: the events themselves, the daily rollup (one row per day and key, with counts), or
+    the per-dimension rollup (one row per dimension, day and value of that one dimension)."""
 
     table: str
     requests: str  # how many calls a row stands for
     rollup: bool
+    dimension: str | None = None  # for the per-dimension rollup: the one dimension its `value` column holds
+
+    def of(self, dimension: str) -> Source:
+        return replace(self, dimension=dimension)
 
 
 EVENTS = Source("usage_events", "1", rollup=False)
 DAILY = Source("usage_daily", "calls", rollup=True)
+DIMS = Source("usage_daily_dims", "calls", rollup=True)  # use DIMS.of(dimension)
 # The rollup exists on SQLite only; its days are 'YYYY-MM-DD' text.
 _DAILY_BUCKETS = {"day": "day", "week": "date(day, '-6 days', 'weekday 1')", "month": "substr(day, 1, 7)"}
 
 
 @dataclass(frozen=True)
 class Filter:
+    """`dimension` equals `value` (or not, with `negate`); a tuple of values means any of them, None means unset."""
+
     dimension: str
-    value: str
+    value: str | tuple[str, ...] | None
     negate: bool = False
 
 
@@ -66,6 +74,7 @@ class ReportQuery:
     since: datetime | None = None
     until: datetime | None = None
     where: tuple[Filter, ...] = field(default_factory=tuple)
+    limit: int | None = None  # only the costliest `limit` rows (of a report by one dimension: ranked exactly)
 
 
 def parse_where(expressions: Sequence[str]) -> tuple[Filter, ...]:
@@ -83,7 +92,7 @@ def parse_where(expressions: Sequence[str]) -> tuple[Filter, ...]:
 
 def normalize_dimension(name: str) -> str:
     name = _ALIASES.get(name, name)
-    if name in _COLUMNS or name in TIME_UNITS:
+    if name in DIMENSION_COLUMNS or name in TIME_UNITS:
         return name
     if not _TAG_NAME.match(name):
         raise ConfigError(f"{name!r} is not a valid dimension or tag name (letters, digits, _ . - ; up to 64)")
@@ -93,11 +102,24 @@ def normalize_dimension(name: str) -> str:
 def _expression(name: str, d: Dialect, params: list[Any], source: Source) -> str:
     if name in TIME_UNITS:
         return _DAILY_BUCKETS[name] if source.rollup else d.bucket(name)
-    if name in _COLUMNS:
+    if source.dimension is not None:
+        assert name == source.dimension, f"the {source.dimension} rollup cannot answer {name}"
+        return "NULLIF(value, '')"
+    if name in DIMENSION_COLUMNS:
         # The rollup keeps a missing key as '' (so it can be part of the primary key): read it back as NULL.
-        return f"NULLIF({_COLUMNS[name]}, '')" if source.rollup else _COLUMNS[name]
+        return f"NULLIF({DIMENSION_COLUMNS[name]}, '')" if source.rollup else DIMENSION_COLUMNS[name]
     params.append(name)
     return d.tag()
+
+
+def build_ranking(query: ReportQuery, d: Dialect, source: Source = EVENTS) -> tuple[str, list[Any]]:
+    """SQL for the first step of a top-N report by one dimension: each value's calls and cost, nothing else."""
+    params: list[Any] = []
+    expression = _expression(normalize_dimension(query.by[0]), d, params, source)
+    where, where_params = _where(query, d, source)
+    sums = ", ".join(d.money_sums("cost_total", safe=True))
+    return (f"SELECT {expression}, SUM({source.requests}), {sums} FROM {source.table}{where} GROUP BY 1",
+            params + where_params)
 
 
 def build_report(
@@ -110,8 +132,11 @@ def build_report(
     weight = source.requests
     selects.append(f"SUM({weight})")
     selects += [f"SUM({column})" for column in _TOKEN_SUMS]
-    selects.append(f"SUM(CASE WHEN cost_status = 'unpriced' THEN {weight} ELSE 0 END)")
-    selects.append(f"SUM(CASE WHEN status = 'ok' THEN 0 ELSE {weight} END)")
+    if source.dimension is not None:  # the per-dimension rollup counts them when folding
+        selects += ["SUM(unpriced)", "SUM(errors)"]
+    else:
+        selects.append(f"SUM(CASE WHEN cost_status = 'unpriced' THEN {weight} ELSE 0 END)")
+        selects.append(f"SUM(CASE WHEN status = 'ok' THEN 0 ELSE {weight} END)")
     for column in _MONEY_SUMS:
         selects += d.money_sums(column, safe=safe_sums)
     where, where_params = _where(query, d, source)
@@ -124,19 +149,30 @@ def build_report(
 def _where(query: ReportQuery, d: Dialect, source: Source = EVENTS) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
+    if source.dimension is not None:
+        clauses.append(f"dim = {d.param}")
+        params.append(source.dimension)
     for bound, op in ((query.since, ">="), (query.until, "<")):
         if bound is not None:
             clauses.append(f"{'day' if source.rollup else 'ts'} {op} {d.param}")
             params.append(d.ts_in(bound)[:10] if source.rollup else d.ts_in(bound))
     for f in query.where:
         expression = _expression(f.dimension, d, params, source)
+        if f.value is None:
+            clauses.append(f"{expression} IS {'NOT ' if f.negate else ''}NULL")
+            continue
+        values = f.value if isinstance(f.value, tuple) else (f.value,)
+        if not values:
+            clauses.append("1 = 1" if f.negate else "1 = 0")
+            continue
+        test = (f"= {d.param}" if len(values) == 1 else f"IN ({', '.join([d.param] * len(values))})")
         if f.negate:
-            clauses.append(f"({expression} IS NULL OR {expression} <> {d.param})")
-            if f.dimension not in _COLUMNS and f.dimension not in TIME_UNITS:
+            clauses.append(f"({expression} IS NULL OR NOT {expression} {test})")
+            if source.dimension is None and f.dimension not in DIMENSION_COLUMNS and f.dimension not in TIME_UNITS:
                 params.append(f.dimension)  # the tag expression appears twice
         else:
-            clauses.append(f"{expression} = {d.param}")
-        params.append(f.value)
+            clauses.append(f"{expression} {test}")
+        params.extend(values)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
@@ -162,7 +198,9 @@ def build_histogram(query: ReportQuery, name: str, d: Dialect) -> tuple[str, lis
                     for i, e in enumerate(edges))
     where, params = _where(query, d)
     present = f"{' AND' if where else ' WHERE'} {expression} IS NOT NULL"
-    sql = f"SELECT CASE {bins} ELSE {len(edges)} END, COUNT(*) FROM usage_events{where}{present} GROUP BY 1"
+    # The value is computed once per call (materialized), not once per bin.
+    sql = (f"WITH picked AS MATERIALIZED (SELECT {expression} AS v FROM usage_events{where}{present}) "
+           f"SELECT CASE {bins.replace(expression, 'v')} ELSE {len(edges)} END, COUNT(*) FROM picked GROUP BY 1")
     return sql, params, edges
 
 

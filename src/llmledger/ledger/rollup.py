@@ -1,6 +1,10 @@
 """The daily rollup (SQLite): one row per UTC day and key (provider, model, tenant, team, feature, environment,
 prompt version, status, source) with sums. Users are not a key: there are too many of them for a rollup to pay.
 
+Beside it, `usage_daily_dims` keeps one row per dimension, UTC day and value of that one dimension (users and
+sessions included). It is far smaller for what dashboards ask most — totals, and spend by one dimension, top
+users and sessions — and answers those whenever a report groups and filters by at most one dimension.
+
 Events are folded in lazily, in SQL: every event with a rowid above the watermark, before each report that reads
 the rollup and whenever the background writer is idle. Writes stay as fast as without it, folding in bulk is
 cheaper than per batch, and a report always sees every stored event. Reports whose dimensions and filters the
@@ -13,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
-from .query import DAILY, EVENTS, ReportQuery, Source, normalize_dimension
+from .query import DAILY, DIMENSION_COLUMNS, DIMS, EVENTS, TIME_UNITS, ReportQuery, Source, normalize_dimension
 from .schema import COST_COLUMNS, TAG_COLUMNS, TOKEN_COLUMNS
 
 _TAGS = tuple(column for tag, column in TAG_COLUMNS.items() if tag != "user")
@@ -21,6 +25,9 @@ KEYS: tuple[str, ...] = ("provider", "model", *_TAGS, "status", "cost_status", "
 SUMMED: tuple[str, ...] = (*TOKEN_COLUMNS, *COST_COLUMNS, "cost_total")
 _DIMENSIONS = frozenset({"provider", "model", *_TAGS, "status", "cost_status", "source", "day", "week", "month"})
 STATE_TABLE = "llmledger_rollup_state"
+# The per-dimension rollup's dimensions (report name → events column); totals read its smallest, provider.
+DIM_KEYS: dict[str, str] = {name: DIMENSION_COLUMNS[name] for name in (
+    "provider", "model", *(tag for tag in TAG_COLUMNS), "status", "cost_status", "source", "session", "key")}
 
 
 def create_sql() -> str:
@@ -42,6 +49,65 @@ CREATE TABLE usage_daily (
 )"""
 
 
+def create_dims_sql() -> str:
+    sums = ",\n".join(
+        f"    {c} INTEGER NOT NULL DEFAULT 0" + ("" if c in TOKEN_COLUMNS else f" CHECK (typeof({c}) = 'integer')")
+        for c in SUMMED
+    )
+    # Keyed by dimension first: a report reads one dimension over a range of days.
+    return f"""
+CREATE TABLE usage_daily_dims (
+    dim TEXT NOT NULL,
+    day TEXT NOT NULL,
+    value TEXT NOT NULL,
+    calls BIGINT NOT NULL DEFAULT 0,
+    unpriced BIGINT NOT NULL DEFAULT 0,
+    errors BIGINT NOT NULL DEFAULT 0,
+{sums},
+    PRIMARY KEY (dim, day, value)
+);
+DELETE FROM usage_daily;
+UPDATE {STATE_TABLE} SET watermark = 0"""
+
+
+# Dimensions the daily rollup keys too are derived from it (a day's few thousand rows, not its events); the
+# others — users, sessions, keys — are folded from the events.
+DERIVED: tuple[str, ...] = tuple(name for name in DIM_KEYS if name in KEYS)
+
+
+def derive_dims_sql() -> tuple[str, list[str]]:
+    """Statements that recompute the derived dimensions of the days in a JSON array parameter from the daily
+    rollup: one DELETE, then one INSERT per dimension (each takes the same parameter)."""
+    days = "day IN (SELECT value FROM json_each(?))"
+    names = ", ".join(f"'{name}'" for name in DERIVED)
+    sums = ", ".join(f"SUM({c})" for c in SUMMED)
+    inserts = [
+        f"INSERT INTO usage_daily_dims (dim, day, value, calls, unpriced, errors, {', '.join(SUMMED)}) "
+        f"SELECT '{name}', day, {DIM_KEYS[name]}, SUM(calls), "
+        "SUM(CASE WHEN cost_status = 'unpriced' THEN calls ELSE 0 END), "
+        f"SUM(CASE WHEN status = 'ok' THEN 0 ELSE calls END), {sums} FROM usage_daily WHERE {days} GROUP BY 2, 3"
+        for name in DERIVED
+    ]
+    return f"DELETE FROM usage_daily_dims WHERE dim IN ({names}) AND {days}", inserts
+
+
+def fold_dims_sql(where: str) -> list[str]:
+    """Add the events matching `where` into the per-dimension rollup of the dimensions not DERIVED: one upsert
+    per dimension."""
+    sums = ", ".join(f"COALESCE(SUM({c}), 0)" for c in SUMMED)
+    counted = ("calls", "unpriced", "errors", *SUMMED)
+    update = ", ".join(f"{c} = usage_daily_dims.{c} + excluded.{c}" for c in counted)
+    return [
+        f"INSERT INTO usage_daily_dims (dim, day, value, {', '.join(counted)}) "
+        f"SELECT '{name}', substr(ts, 1, 10), COALESCE({column}, ''), COUNT(*), "
+        "SUM(CASE WHEN cost_status = 'unpriced' THEN 1 ELSE 0 END), SUM(CASE WHEN status = 'ok' THEN 0 ELSE 1 END), "
+        f"{sums} "
+        f"FROM usage_events WHERE {where} GROUP BY 2, 3 "
+        f"ON CONFLICT (dim, day, value) DO UPDATE SET {update}"
+        for name, column in DIM_KEYS.items() if name not in DERIVED
+    ]
+
+
 def fold_sql(where: str) -> str:
     """Add the events matching `where` into the rollup (an upsert of their per-day sums)."""
     keys = ", ".join(KEYS)
@@ -57,16 +123,24 @@ def fold_sql(where: str) -> str:
 
 
 def plan(query: ReportQuery) -> list[tuple[Source, ReportQuery]]:
-    """Which sources answer `query`: the rollup for whole days, the events for the rest."""
+    """Which sources answer `query`: a rollup for whole days, the events for the rest. The per-dimension rollup
+    when the query groups and filters by at most one dimension it keeps, else the daily rollup when it keeps them
+    all, else the events alone."""
     names = [normalize_dimension(n) for n in (*query.by, *(f.dimension for f in query.where))]
-    if not all(name in _DIMENSIONS for name in names):
+    keyed = {name for name in names if name not in TIME_UNITS}
+    rollup: Source
+    if len(keyed) <= 1 and keyed <= set(DIM_KEYS) and "minute" not in names and "hour" not in names:
+        rollup = DIMS.of(next(iter(keyed), "provider"))
+    elif all(name in _DIMENSIONS for name in names):
+        rollup = DAILY
+    else:
         return [(EVENTS, query)]
     query = replace(query, since=query.since and _utc(query.since), until=query.until and _utc(query.until))
     first = _next_midnight(query.since) if query.since else None
     last = _midnight(query.until) if query.until else None
     if first and last and first >= last:
         return [(EVENTS, query)]
-    parts: list[tuple[Source, ReportQuery]] = [(DAILY, replace(query, since=first, until=last))]
+    parts: list[tuple[Source, ReportQuery]] = [(rollup, replace(query, since=first, until=last))]
     if query.since and first and query.since < first:
         parts.append((EVENTS, replace(query, since=query.since, until=first)))
     if query.until and last and last < query.until:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreUnavailable
-from .rollup import STATE_TABLE, day_range, fold_sql
+from .rollup import STATE_TABLE, day_range, derive_dims_sql, fold_dims_sql, fold_sql
 from .schema import COLUMNS
 from .store import SQLStore
 
@@ -26,6 +26,9 @@ def _insert_sql(present: tuple[int, ...]) -> str:
 
 _FOLD_NEW = fold_sql("rowid > ? AND rowid <= ?")
 _FOLD_DAY = fold_sql("ts >= ? AND ts < ?")
+_FOLD_DIMS_NEW = fold_dims_sql("rowid > ? AND rowid <= ?")
+_FOLD_DIMS_DAY = fold_dims_sql("ts >= ? AND ts < ?")
+_DERIVE_DELETE, _DERIVE = derive_dims_sql()
 
 _TERA = Decimal(10**12)
 _LIMIT = 2**63
@@ -159,14 +162,27 @@ class SQLiteStore(SQLStore):
         (watermark,) = conn.execute(f"SELECT watermark FROM {STATE_TABLE}").fetchone()
         (last,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM usage_events").fetchone()
         if last > watermark:
-            conn.execute(_FOLD_NEW, (watermark, last))
+            days = [row[0] for row in conn.execute("SELECT DISTINCT substr(ts, 1, 10) FROM usage_events "
+                                                   "WHERE rowid > ? AND rowid <= ?", (watermark, last))]
+            for statement in (_FOLD_NEW, *_FOLD_DIMS_NEW):
+                conn.execute(statement, (watermark, last))
+            self._derive_dims(conn, days)
             conn.execute(f"UPDATE {STATE_TABLE} SET watermark = ?", (last,))
+
+    def _derive_dims(self, conn: sqlite3.Connection, days: list[str]) -> None:
+        """Recompute these days' derived dimensions from the (already updated) daily rollup."""
+        chosen = json.dumps(sorted(days))
+        for statement in (_DERIVE_DELETE, *_DERIVE):
+            conn.execute(statement, (chosen,))
 
     def _rebuild_rollup_days(self, conn: sqlite3.Connection, days: set[str]) -> None:
         self._fold_new(conn)  # first fold everything, so a rebuilt day is whole and nothing is folded twice
         for start, end in day_range(days):
             conn.execute("DELETE FROM usage_daily WHERE day = ?", (start.date().isoformat(),))
-            conn.execute(_FOLD_DAY, (self.dialect.ts_in(start), self.dialect.ts_in(end)))
+            conn.execute("DELETE FROM usage_daily_dims WHERE day = ?", (start.date().isoformat(),))
+            for statement in (_FOLD_DAY, *_FOLD_DIMS_DAY):
+                conn.execute(statement, (self.dialect.ts_in(start), self.dialect.ts_in(end)))
+        self._derive_dims(conn, list(days))
 
     def close(self) -> None:
         for conn in self._all:

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -170,6 +171,12 @@ class SQLStore:
         return {"request": json.loads(row[0]), "response": json.loads(row[1])}
 
     def report(self, query: q.ReportQuery, *, use_rollup: bool = True) -> list[q.Row]:
+        if query.limit is not None:
+            return self._top(query, use_rollup)
+        return q.merge_rows([self._report_part(source, part) for source, part in self._plan(query, use_rollup)],
+                            query)
+
+    def _plan(self, query: q.ReportQuery, use_rollup: bool) -> list[tuple[q.Source, q.ReportQuery]]:
         parts = rollup.plan(query) if use_rollup and self.has_rollup else [(q.EVENTS, query)]
         if any(source.rollup for source, _ in parts):
             stale: tuple[type[BaseException], ...] = (StoreUnavailable, *self.errors)
@@ -178,7 +185,35 @@ class SQLStore:
             except stale as exc:  # a read-only copy, a day's group past 64 bits…
                 log.warning("cannot bring the daily rollup up to date (%s); reading the events instead", exc)
                 parts = [(q.EVENTS, query)]
-        return q.merge_rows([self._report_part(source, part) for source, part in parts], query)
+        return parts
+
+    def _top(self, query: q.ReportQuery, use_rollup: bool) -> list[q.Row]:
+        """The costliest `query.limit` rows. By one dimension, in two steps, so that only those rows are shaped:
+        rank every value by cost (calls and dollars only), then report the chosen values in full."""
+        limit, whole = query.limit or 0, replace(query, limit=None)
+        by = [q.normalize_dimension(name) for name in query.by]
+        if len(by) != 1 or by[0] in q.TIME_UNITS:
+            return self.report(whole, use_rollup=use_rollup)[:limit]
+        ranked: dict[Any, tuple[Decimal, int]] = {}
+        d = self.dialect
+        with self._unavailable("read"):
+            cur = self._read_connection().cursor()
+            for source, part in self._plan(whole, use_rollup):
+                cur.execute(*q.build_ranking(part, d, source))
+                for value, calls, *money in cur.fetchall():
+                    cost, seen = ranked.get(value, (Decimal(0), 0))
+                    ranked[value] = (cost + d.money_total(money), seen + int(calls or 0))
+        ranked = {k: v for k, v in ranked.items() if v[1]}
+        chosen = sorted(ranked, key=lambda k: (-ranked[k][0], -ranked[k][1], "" if k is None else str(k)))[:limit]
+        parts = []
+        values = tuple(str(v) for v in chosen if v is not None)
+        if values:
+            parts.append(self.report(replace(whole, where=(*whole.where, q.Filter(by[0], values))),
+                                     use_rollup=use_rollup))
+        if None in chosen:
+            parts.append(self.report(replace(whole, where=(*whole.where, q.Filter(by[0], None))),
+                                     use_rollup=use_rollup))
+        return q.merge_rows(parts, whole)
 
     def _report_part(self, source: q.Source, query: q.ReportQuery) -> list[q.Row]:
         with self._unavailable("read"):

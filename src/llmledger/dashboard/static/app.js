@@ -7,7 +7,7 @@
   const LL = (window.LL = { pages: {} });
   window.llmledgerCharts = {};
 
-  const EMPTY_USAGE = 'No usage recorded in this range. Widen the range or run `llmledger demo` to fill a sample ledger.';
+  const EMPTY_USAGE = 'No usage recorded in this range. Widen the range, send calls through the gateway (`/v1`, `/anthropic`) or an instrumented client, or run `llmledger demo` for a sample ledger.';
   LL.EMPTY_USAGE = EMPTY_USAGE;
 
   // ---------------------------------------------------------------- formatting
