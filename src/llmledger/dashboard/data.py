@@ -43,7 +43,8 @@ class Selection:
         return ReportQuery(since=self.since, until=self.until, where=self.where)
 
     def tenant(self) -> str | None:
-        return next((f.value for f in self.where if f.dimension == "tenant" and not f.negate), None)
+        return next((f.value for f in self.where
+                     if f.dimension == "tenant" and not f.negate and isinstance(f.value, str)), None)
 
 
 def _totals(ledger: Ledger, query: ReportQuery) -> Row:
