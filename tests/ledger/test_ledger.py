@@ -183,3 +183,21 @@ def test_filters_on_several_values_on_unset_and_a_top_n(ledger, prices):
     assert calls(Filter("user", ())) == 0 and calls(Filter("user", (), negate=True)) == 7
     top = ledger.report(ReportQuery(by=("user",), limit=2))
     assert [(r["user"], r["requests"]) for r in top] == [(None, 3), ("a", 2)]
+
+
+def test_a_top_n_report_is_the_head_of_the_full_report(ledger, prices):
+    import random
+
+    rng = random.Random(5)
+    ledger.write([make_event(prices, at=T0 + timedelta(minutes=i), model=rng.choice(["gpt-4o-mini", "gpt-4o"]),
+                             usage=Usage(input=rng.choice([100, 200, 300]), output=10),
+                             tags={k: rng.choice("abcd") for k in ("user", "tenant", "q") if rng.random() < 0.8},
+                             session_id=rng.choice([None, "s1", "s2", "s3"]))
+                  for i in range(300)])
+    for by in (("user",), ("session",), ("q",), ("tenant", "model"), ("day", "user")):
+        for where in ((), parse_where(["tenant=a"]), parse_where(["q!=b"])):
+            for since in (None, T0 + timedelta(hours=2, minutes=7)):
+                query = ReportQuery(by=by, where=where, since=since)
+                full = ledger.report(query)
+                for limit in (1, 2, 5):
+                    assert ledger.report(ReportQuery(by=by, where=where, since=since, limit=limit)) == full[:limit]

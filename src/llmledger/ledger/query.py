@@ -130,19 +130,25 @@ def build_report(
     params: list[Any] = []
     selects = [f"{_expression(name, d, params, source)} AS d{i}" for i, name in enumerate(by)]
     weight = source.requests
-    selects.append(f"SUM({weight})")
-    selects += [f"SUM({column})" for column in _TOKEN_SUMS]
+    sums = [f"SUM({weight})", *(f"SUM({column})" for column in _TOKEN_SUMS)]
     if source.dimension is not None:  # the per-dimension rollup counts them when folding
-        selects += ["SUM(unpriced)", "SUM(errors)"]
+        sums += ["SUM(unpriced)", "SUM(errors)"]
     else:
-        selects.append(f"SUM(CASE WHEN cost_status = 'unpriced' THEN {weight} ELSE 0 END)")
-        selects.append(f"SUM(CASE WHEN status = 'ok' THEN 0 ELSE {weight} END)")
+        sums.append(f"SUM(CASE WHEN cost_status = 'unpriced' THEN {weight} ELSE 0 END)")
+        sums.append(f"SUM(CASE WHEN status = 'ok' THEN 0 ELSE {weight} END)")
     for column in _MONEY_SUMS:
-        selects += d.money_sums(column, safe=safe_sums)
+        sums += d.money_sums(column, safe=safe_sums)
+    selects += [f"{expression} AS m{i}" for i, expression in enumerate(sums)]  # m0 calls, m11 the total cost
     where, where_params = _where(query, d, source)
     sql = f"SELECT {', '.join(selects)} FROM {source.table}{where}"
     if by:
         sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(by)))
+    if by and query.limit is not None and not safe_sums and not any(name in TIME_UNITS for name in by):
+        # merge_rows' order: cost (none counts as 0), then calls, then the values as text, compared bytewise
+        collate = ' COLLATE "C"' if d.name == "postgres" else ""
+        text = "".join(f", COALESCE(CAST(d{i} AS TEXT), ''){collate}" for i in range(len(by)))
+        sql = (f"SELECT * FROM ({sql}) AS ranked ORDER BY COALESCE(m11, 0) DESC, m0 DESC{text} "
+               f"LIMIT {int(query.limit)}")
     return sql, params + where_params
 
 

@@ -192,28 +192,32 @@ class SQLStore:
         rank every value by cost (calls and dollars only), then report the chosen values in full."""
         limit, whole = query.limit or 0, replace(query, limit=None)
         by = [q.normalize_dimension(name) for name in query.by]
+        parts = self._plan(whole, use_rollup)
+        if len(parts) == 1:  # one source: the database orders and cuts (unless the sums overflowed)
+            source, part = parts[0]
+            return q.merge_rows([self._report_part(source, replace(part, limit=limit))], whole)[:limit]
         if len(by) != 1 or by[0] in q.TIME_UNITS:
             return self.report(whole, use_rollup=use_rollup)[:limit]
         ranked: dict[Any, tuple[Decimal, int]] = {}
         d = self.dialect
         with self._unavailable("read"):
             cur = self._read_connection().cursor()
-            for source, part in self._plan(whole, use_rollup):
+            for source, part in parts:
                 cur.execute(*q.build_ranking(part, d, source))
                 for value, calls, *money in cur.fetchall():
                     cost, seen = ranked.get(value, (Decimal(0), 0))
                     ranked[value] = (cost + d.money_total(money), seen + int(calls or 0))
         ranked = {k: v for k, v in ranked.items() if v[1]}
         chosen = sorted(ranked, key=lambda k: (-ranked[k][0], -ranked[k][1], "" if k is None else str(k)))[:limit]
-        parts = []
+        found = []
         values = tuple(str(v) for v in chosen if v is not None)
         if values:
-            parts.append(self.report(replace(whole, where=(*whole.where, q.Filter(by[0], values))),
+            found.append(self.report(replace(whole, where=(*whole.where, q.Filter(by[0], values))),
                                      use_rollup=use_rollup))
         if None in chosen:
-            parts.append(self.report(replace(whole, where=(*whole.where, q.Filter(by[0], None))),
+            found.append(self.report(replace(whole, where=(*whole.where, q.Filter(by[0], None))),
                                      use_rollup=use_rollup))
-        return q.merge_rows(parts, whole)
+        return q.merge_rows(found, whole)
 
     def _report_part(self, source: q.Source, query: q.ReportQuery) -> list[q.Row]:
         with self._unavailable("read"):
