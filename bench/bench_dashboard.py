@@ -389,10 +389,13 @@ def explain(ledger: Ledger, sql: str, params: Any, postgres: bool) -> list[str]:
 
 def short(sql: str, width: int = 110) -> str:
     sql = " ".join(sql.split())
-    if sql.startswith("SELECT") and " FROM usage_" in sql and "SUM(" in sql:  # a report: dimensions, table, filters
+    ranked = sql.startswith("SELECT * FROM (")  # a top-N report: the report, ordered and cut
+    if ranked:
+        sql = sql.removeprefix("SELECT * FROM (")
+    if sql.startswith("SELECT") and " FROM usage_" in sql and "SUM(" in sql.partition(" FROM ")[0]:
         head, _, tail = sql.partition(" FROM ")
         dims = head[:head.index("SUM(")].removeprefix("SELECT ").rstrip(", ")
-        sql = f"SELECT {dims or '(totals)'}{', ' if dims else ' '}SUM(...) FROM {tail}"
+        sql = f"{'(top) ' if ranked else ''}SELECT {dims or '(totals)'}{', ' if dims else ' '}SUM(...) FROM {tail}"
     return sql if len(sql) <= width else sql[:width - 3] + "..."
 
 

@@ -67,9 +67,9 @@ class OutcomeStore:
     def add_all(self, items: Sequence[Outcome]) -> None:
         """Store outcomes (an id already stored is skipped), in one transaction."""
         self.store.execute_many(
-            "INSERT INTO outcomes (id, ts, name, session_id, value, tenant, tags) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "INSERT INTO outcomes (id, ts, name, session_id, value, tags) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (id) DO NOTHING",
-            [(o.id, _ts(o.ts), o.name, o.session_id, None if o.value is None else str(o.value), o.tags.get("tenant"),
+            [(o.id, _ts(o.ts), o.name, o.session_id, None if o.value is None else str(o.value),
               json.dumps(dict(o.tags), sort_keys=True)) for o in items],
         )
 
@@ -100,7 +100,8 @@ def _ts(moment: datetime) -> str:
 
 def _matches(item: Outcome, f: Filter) -> bool:
     value = item.session_id if f.dimension == "session" else item.tags.get(f.dimension)
-    return (value != f.value) if f.negate else (value == f.value)
+    hit = value in (f.value if isinstance(f.value, tuple) else (f.value,))
+    return hit != f.negate
 
 
 def outcome(name: str, value: object = None, *, session: str | None = None, tags: Mapping[str, Any] | None = None,

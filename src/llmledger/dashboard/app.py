@@ -283,8 +283,7 @@ class Dashboard:
 
     def session(self, request: Request, who: Principal, sel: data.Selection) -> Any:
         session_id = request.path_params["session_id"]
-        view = data.session_view(self.ledger, data.Selection(sel.since, sel.until, _tenant_only(sel, who)),
-                                 session_id)
+        view = data.session_view(self.ledger, data.Selection(sel.since, sel.until, _tenant_only(who)), session_id)
         if view is None:
             raise ApiError(404, f"no calls recorded for session {session_id!r}", "not_found")
         return view, view["calls"]
@@ -301,7 +300,7 @@ class Dashboard:
         return payload, [{"dimension": d, "values": payload["values"].get(d, [])} for d in payload["dimensions"]]
 
 
-def _tenant_only(sel: data.Selection, who: Principal) -> tuple[Filter, ...]:
+def _tenant_only(who: Principal) -> tuple[Filter, ...]:
     """A session is shown whole, whatever the range and filters, but never across tenants."""
     return (Filter("tenant", who.tenant),) if who.tenant is not None else ()
 

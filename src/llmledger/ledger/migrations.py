@@ -105,7 +105,6 @@ CREATE TABLE outcomes (
     name TEXT NOT NULL,
     session_id TEXT,
     value TEXT,
-    tenant TEXT,
     tags TEXT NOT NULL
 );
 CREATE INDEX outcomes_ts ON outcomes (ts);
