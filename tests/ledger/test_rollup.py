@@ -169,10 +169,75 @@ def test_the_writer_folds_the_rollup_when_idle(ledger, prices):
     assert conn.execute("SELECT SUM(calls) FROM usage_daily").fetchone()[0] == 30
 
 
+@pytest.fixture
+def pg_ledger(postgres):
+    url = postgres.create_database(f"rollup_pg_{time.monotonic_ns()}")
+    with Ledger.open(url) as opened:
+        yield opened
+
+
+def _rollup_sources(ledger, query):
+    return {source.table for source, _ in plan(query, ledger.store.stale_days())}
+
+
 @pytest.mark.postgres
-def test_postgres_reports_read_the_events(postgres, prices):
-    url = postgres.create_database("rollup_pg")
-    with Ledger.open(url) as ledger:
-        assert not ledger.store.has_rollup
-        ledger.write(random_events(prices, 40, seed=4))
-        assert sum(r["requests"] for r in ledger.report(ReportQuery(by=("feature", "day")))) == 40
+def test_postgres_rollups_answer_exactly_what_the_events_answer(pg_ledger, prices):
+    from llmledger.pricing import PriceOverride
+
+    ledger = pg_ledger
+    ledger.write(random_events(prices, 300, seed=4))
+    stale = ledger.store.stale_days()
+    assert len(stale) == 11  # T0 plus ten days: every day written is marked until it is computed
+    for query in QUERIES:  # marked days read the events: right before any recompute
+        assert ledger.store.report(query) == ledger.store.report(query, use_rollup=False)
+    ledger.store.refresh_rollup()
+    assert ledger.store.stale_days() == frozenset()
+    assert _rollup_sources(ledger, ReportQuery(by=("user",))) == {"usage_daily_dims"}
+    for query in QUERIES:
+        assert ledger.store.report(query) == ledger.store.report(query, use_rollup=False), query
+        top = replace(query, limit=2)
+        assert ledger.store.report(top) == ledger.store.report(query, use_rollup=False)[:2]
+    # a late write into an old day marks that day only; reports stay exact before and after it is recomputed
+    ledger.write(random_events(prices, 5, seed=8)[:1])
+    assert len(ledger.store.stale_days()) == 1
+    assert _rollup_sources(ledger, ReportQuery(by=("feature",))) == {"usage_daily_dims", "usage_events"}
+    query = ReportQuery(by=("feature", "day"))
+    assert ledger.store.report(query) == ledger.store.report(query, use_rollup=False)
+    # re-pricing marks the days it changed
+    book = PriceBook([PriceOverride.from_mapping({"provider": "openai", "model": "unknown-*", "input_mtok": 1,
+                                                   "output_mtok": 2})])
+    ledger.recompute(book)
+    assert len(ledger.store.stale_days()) == 11
+    ledger.store.refresh_rollup()
+    for query in QUERIES:
+        assert ledger.store.report(query) == ledger.store.report(query, use_rollup=False)
+    assert all(row["unpriced"] == 0 for row in ledger.report(ReportQuery(by=("model",))))
+
+
+@pytest.mark.postgres
+def test_postgres_rollups_stay_exact_under_concurrent_writes_and_recomputes(postgres, prices):
+    import threading
+
+    url = postgres.create_database("rollup_pg_race")
+    batches = [random_events(prices, 40, seed=100 + i) for i in range(12)]
+    with Ledger.open(url) as writer, Ledger.open(url) as other:
+        done = threading.Event()
+
+        def recompute() -> None:
+            while not done.is_set():
+                other.store.refresh_rollup()
+
+        thread = threading.Thread(target=recompute)
+        thread.start()
+        try:
+            for batch in batches:
+                writer.write(batch)
+                writer.store.refresh_rollup()
+        finally:
+            done.set()
+            thread.join()
+        writer.store.refresh_rollup()
+        assert writer.store.stale_days() == frozenset()
+        query = ReportQuery(by=("tenant", "day"))
+        assert writer.store.report(query) == writer.store.report(query, use_rollup=False)
+        assert sum(r["requests"] for r in writer.report(ReportQuery(by=("user",)))) == 480

@@ -167,9 +167,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         "0009_usage_daily_dims",
-        # SQLite's per-dimension daily rollup (dashboards: totals, spend by one dimension, top users and sessions).
-        # The daily rollup is emptied too, so both refill from the events together on first use.
+        # The per-dimension daily rollup (dashboards: totals, spend by one dimension, top users and sessions). On
+        # SQLite the daily rollup is emptied too, so both refill from the events together on first use; PostgreSQL
+        # gets both rollups now, with every day that holds events marked to be computed.
         sqlite=rollup.create_dims_sql(),
-        postgres="",
+        postgres=rollup.create_postgres_sql(),
     ),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -55,8 +55,6 @@ class Source:
 EVENTS = Source("usage_events", "1", rollup=False)
 DAILY = Source("usage_daily", "calls", rollup=True)
 DIMS = Source("usage_daily_dims", "calls", rollup=True)  # use DIMS.of(dimension)
-# The rollup exists on SQLite only; its days are 'YYYY-MM-DD' text.
-_DAILY_BUCKETS = {"day": "day", "week": "date(day, '-6 days', 'weekday 1')", "month": "substr(day, 1, 7)"}
 
 
 @dataclass(frozen=True)
@@ -101,7 +99,7 @@ def normalize_dimension(name: str) -> str:
 
 def _expression(name: str, d: Dialect, params: list[Any], source: Source) -> str:
     if name in TIME_UNITS:
-        return _DAILY_BUCKETS[name] if source.rollup else d.bucket(name)
+        return d.rollup_bucket(name) if source.rollup else d.bucket(name)
     if source.dimension is not None:
         assert name == source.dimension, f"the {source.dimension} rollup cannot answer {name}"
         return "NULLIF(value, '')"
@@ -161,7 +159,7 @@ def _where(query: ReportQuery, d: Dialect, source: Source = EVENTS) -> tuple[str
     for bound, op in ((query.since, ">="), (query.until, "<")):
         if bound is not None:
             clauses.append(f"{'day' if source.rollup else 'ts'} {op} {d.param}")
-            params.append(d.ts_in(bound)[:10] if source.rollup else d.ts_in(bound))
+            params.append(_day(bound) if source.rollup else d.ts_in(bound))
     for f in query.where:
         expression = _expression(f.dimension, d, params, source)
         if f.value is None:
@@ -208,6 +206,11 @@ def build_histogram(query: ReportQuery, name: str, d: Dialect) -> tuple[str, lis
     sql = (f"WITH picked AS MATERIALIZED (SELECT {expression} AS v FROM usage_events{where}{present}) "
            f"SELECT CASE {bins.replace(expression, 'v')} ELSE {len(edges)} END, COUNT(*) FROM picked GROUP BY 1")
     return sql, params, edges
+
+
+def _day(moment: datetime) -> str:
+    """The rollups' day ('YYYY-MM-DD', UTC) of a moment (naive means UTC)."""
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).strftime("%Y-%m-%d")
 
 
 def where_sql(query: ReportQuery, d: Dialect) -> tuple[str, list[Any]]:

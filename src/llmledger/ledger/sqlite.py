@@ -79,6 +79,9 @@ class SQLiteDialect:
             "month": "substr(ts, 1, 7)",
         }[unit]
 
+    def rollup_bucket(self, unit: str) -> str:
+        return {"day": "day", "week": "date(day, '-6 days', 'weekday 1')", "month": "substr(day, 1, 7)"}[unit]
+
     def tag(self) -> str:
         return "json_extract(tags, '$.\"' || ? || '\"')"
 

@@ -57,6 +57,10 @@ class SQLStore:
     def _rebuild_rollup_days(self, conn: Any, days: set[str]) -> None:
         """Recompute the rollup of these UTC days ('YYYY-MM-DD') from their events."""
 
+    def stale_days(self) -> frozenset[str]:
+        """Days whose rollup rows are not up to date yet: reports read those days from the events."""
+        return frozenset()
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -177,15 +181,16 @@ class SQLStore:
                             query)
 
     def _plan(self, query: q.ReportQuery, use_rollup: bool) -> list[tuple[q.Source, q.ReportQuery]]:
-        parts = rollup.plan(query) if use_rollup and self.has_rollup else [(q.EVENTS, query)]
-        if any(source.rollup for source, _ in parts):
-            stale: tuple[type[BaseException], ...] = (StoreUnavailable, *self.errors)
-            try:
+        if not (use_rollup and self.has_rollup):
+            return [(q.EVENTS, query)]
+        failed: tuple[type[BaseException], ...] = (StoreUnavailable, *self.errors)
+        try:
+            if any(source.rollup for source, _ in rollup.plan(query)):
                 self.refresh_rollup()
-            except stale as exc:  # a read-only copy, a day's group past 64 bits…
-                log.warning("cannot bring the daily rollup up to date (%s); reading the events instead", exc)
-                parts = [(q.EVENTS, query)]
-        return parts
+            return rollup.plan(query, self.stale_days())
+        except failed as exc:  # a read-only copy, a day's group past 64 bits…
+            log.warning("cannot bring the daily rollup up to date (%s); reading the events instead", exc)
+            return [(q.EVENTS, query)]
 
     def _top(self, query: q.ReportQuery, use_rollup: bool) -> list[q.Row]:
         """The costliest `query.limit` rows. By one dimension, in two steps, so that only those rows are shaped:
