@@ -43,6 +43,17 @@ class Outcome:
                               "e.g. ticket_resolved")
 
 
+def build(name: object, value: object = None, *, session: object = None,
+          tags: Mapping[str, Any] | None = None) -> Outcome:
+    """A checked outcome from untrusted parts (the SDK's arguments, the gateway's JSON)."""
+    if not isinstance(name, str):
+        raise ConfigError(f"outcome name {name!r}: a string, e.g. ticket_resolved")
+    if session is not None and (not isinstance(session, str) or not 0 < len(session) <= 256):
+        raise ConfigError(f"outcome session {session!r}: a session id, a string of at most 256 characters")
+    return Outcome(name=name, session_id=session, value=_value(value),
+                   tags=validate_tags(tags or {}, where="outcome tags"))
+
+
 def _value(value: object) -> Decimal | None:
     if value is None:
         return None
@@ -109,8 +120,7 @@ def outcome(name: str, value: object = None, *, session: str | None = None, tags
     """Record that the current session (or `session`) achieved `name`, with the tags in force plus `tags`.
     Written at once (outcomes are rare); a ledger that cannot be written is logged, never raised."""
     context = current()
-    merged = {**context.tags, **validate_tags(tags or {}, where="outcome tags")}
-    item = Outcome(name=name, session_id=session or context.session_id, value=_value(value), tags=merged)
+    item = build(name, value, session=session or context.session_id, tags={**context.tags, **(tags or {})})
     if item.session_id is None:
         log.warning("outcome %s recorded outside a session: it counts, but no calls can be tied to it", name)
     if ledger is None:

@@ -133,6 +133,17 @@ def spec() -> dict[str, Any]:
                                   "content": {"application/json": {"schema": schema}}},
                           "400": error, "401": error, "503": error},
         }}
+    paths["/api/v1/outcomes"]["post"] = {
+        "summary": "Record what a session achieved (served by `llmledger serve`; authenticate with a virtual key, "
+                   "whose own tags win over the body's).",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _obj(
+            {"name": {**_STR, "pattern": r"^[A-Za-z0-9_.]{1,64}$"}, "session": _STR,
+             "value": {"type": ["number", "string"]}, "tags": {"type": "object"}}, required=["name"])}}},
+        "responses": {"201": {"description": "recorded", "content": {"application/json": {"schema": _obj(
+            {"id": _STR, "name": _STR, "session": _STR, "value": _STR, "tags": {"type": "object"}})}}},
+            "400": error, "401": error, "503": error},
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "llmledger dashboard API", "version": __version__,

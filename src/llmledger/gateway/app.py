@@ -27,6 +27,7 @@ from ..capture.request import api_of, body_tags, decode_body
 from ..errors import BudgetExceeded, ConfigError, LedgerError
 from ..events import UsageEvent
 from ..ledger import Ledger
+from ..outcomes import OutcomeStore, build
 from ..pricing import PriceBook
 from .errors import error_body
 from .keys import KeyStore, VirtualKey
@@ -112,6 +113,8 @@ class Gateway:
             await _respond(send, 200, self.metrics.render(), "text/plain; version=0.0.4")
         elif path == "/api/keys" or path.startswith("/api/keys/"):
             await self._admin_keys(scope, receive, send)
+        elif path == "/api/v1/outcomes" and scope["method"] == "POST":
+            await self._record_outcome(scope, receive, send)
         elif self.dashboard is not None and (path in DASHBOARD_PAGES or path.startswith(DASHBOARD_PREFIXES)):
             await self.dashboard(scope, receive, send)
         else:
@@ -361,6 +364,37 @@ class Gateway:
         finally:
             watch.cancel()
             relay.cancel()
+
+    # -- outcomes ------------------------------------------------------------------------------------------------
+    async def _record_outcome(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /api/v1/outcomes`` with a virtual key: what a session achieved, for cost per outcome."""
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        try:
+            key = self._authenticate(headers)
+            spec = json.loads(await _read_body(receive, 1 << 16) or b"{}")
+            if not isinstance(spec, dict) or not set(spec) <= {"name", "session", "value", "tags"}:
+                raise ConfigError('send a JSON object: {"name": "ticket_resolved", "session": "<session id>", '
+                                  '"value": 12.5, "tags": {"feature": "support"}} (value and tags are optional)')
+            tags = spec.get("tags") or {}
+            if not isinstance(tags, dict):
+                raise ConfigError("tags: a JSON object of tag names and values")
+            # the key's own tags win, as for calls: a key holder cannot record outcomes for another tenant
+            item = build(spec.get("name"), spec.get("value"), session=spec.get("session"),
+                         tags={**tags, **_header_tags(headers), **(key.tags if key else {})})
+            await asyncio.to_thread(OutcomeStore(self.ledger.store).add, item)
+        except Refused as exc:
+            await _respond(send, exc.status, error_body("openai", exc.status, exc.message, exc.code),
+                           "application/json")
+        except (ConfigError, ValueError) as exc:
+            await _respond(send, 400, error_body("openai", 400, f"outcome: {exc}", "invalid_outcome"),
+                           "application/json")
+        except LedgerError as exc:
+            log.error("outcome not recorded: %s", exc)
+            await _respond(send, 503, error_body("openai", 503, f"the ledger cannot be written right now: {exc}"),
+                           "application/json")
+        else:
+            await _json(send, 201, {"id": item.id, "name": item.name, "session": item.session_id,
+                                    "value": None if item.value is None else str(item.value), "tags": item.tags})
 
     # -- admin ---------------------------------------------------------------------------------------------------
     async def _admin_keys(self, scope: Scope, receive: Receive, send: Send) -> None:
