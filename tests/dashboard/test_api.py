@@ -266,6 +266,9 @@ BAD = [
 
 def test_bad_input_says_what_to_do(served: Served) -> None:
     with served.admin() as api:
+        unknown = api.get("/api/v1/nothing-here")
+        assert unknown.status_code == 404 and "openapi.json" in unknown.json()["error"]["message"]
+        assert api.delete("/api/v1/summary").status_code == 405
         for path, params, fragment in BAD:
             response = api.get(path, params=params)
             assert response.status_code == 400, (path, params, response.text)

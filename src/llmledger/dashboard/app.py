@@ -118,7 +118,7 @@ class Dashboard:
             Route("/logout", self.logout, methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]
-        self.app = Starlette(routes=routes)
+        self.app = Starlette(routes=routes, exception_handlers={404: _unknown, 405: _unknown})
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self.app(scope, receive, send)
@@ -298,6 +298,12 @@ class Dashboard:
     def dimensions(self, request: Request, who: Principal, sel: data.Selection) -> Any:
         payload = data.dimensions(self.ledger, sel)
         return payload, [{"dimension": d, "values": payload["values"].get(d, [])} for d in payload["dimensions"]]
+
+
+async def _unknown(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 404)
+    return _error(status, f"{request.method} {request.url.path} is not part of the dashboard API: see "
+                          "/api/v1/openapi.json", "not_found" if status == 404 else "method_not_allowed")
 
 
 def _tenant_only(who: Principal) -> tuple[Filter, ...]:

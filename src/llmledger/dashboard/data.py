@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..alerts.store import AlertStore
-from ..analytics.forecast import forecast_month, month_bounds
+from ..analytics.forecast import Forecast, forecast_month, month_bounds
 from ..analytics.sessions import SessionSummary, session_calls, sessions, summarize
 from ..budgets import Budget
 from ..errors import ConfigError
@@ -99,7 +99,7 @@ def monthly_budget(budgets: Sequence[Budget], where: Sequence[Filter]) -> Budget
     return None
 
 
-def _forecast(ledger: Ledger, where: tuple[Filter, ...], now: datetime, budget: Budget | None) -> Any:
+def _forecast(ledger: Ledger, where: tuple[Filter, ...], now: datetime, budget: Budget | None) -> Forecast | None:
     start, end = month_bounds(None, now)
     daily = {date.fromisoformat(r["day"]): r["cost"]
              for r in ledger.report(ReportQuery(by=("day",), since=start - timedelta(days=28), until=now,
