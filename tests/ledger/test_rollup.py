@@ -241,3 +241,19 @@ def test_postgres_rollups_stay_exact_under_concurrent_writes_and_recomputes(post
         query = ReportQuery(by=("tenant", "day"))
         assert writer.store.report(query) == writer.store.report(query, use_rollup=False)
         assert sum(r["requests"] for r in writer.report(ReportQuery(by=("user",)))) == 480
+
+
+def test_the_fold_goes_in_slices(ledger, prices, monkeypatch):
+    import llmledger.ledger.sqlite as sqlite_store
+
+    monkeypatch.setattr(sqlite_store, "_FOLD_SLICE", 7)
+    folds = []
+    fold = ledger.store._fold_new
+    monkeypatch.setattr(ledger.store, "_fold_new", lambda conn, most=None: folds.append(most) or fold(conn, most))
+    ledger.write(random_events(prices, 100, seed=21))
+    ledger.store.refresh_rollup()
+    assert folds == [7] * 15  # 14 slices of 7 and one of 2, each in its own transaction
+    conn = ledger.store._read_connection()
+    assert conn.execute("SELECT watermark FROM llmledger_rollup_state").fetchone()[0] == 100
+    for query in QUERIES:
+        assert ledger.store.report(query) == ledger.store.report(query, use_rollup=False)

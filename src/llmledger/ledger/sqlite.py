@@ -29,6 +29,7 @@ _FOLD_DAY = fold_sql("ts >= ? AND ts < ?")
 _FOLD_DIMS_NEW = fold_dims_sql("rowid > ? AND rowid <= ?")
 _FOLD_DIMS_DAY = fold_dims_sql("ts >= ? AND ts < ?")
 _DERIVE_DELETE, _DERIVE = derive_dims_sql()
+_FOLD_SLICE = 100_000  # events folded per transaction
 
 _TERA = Decimal(10**12)
 _LIMIT = 2**63
@@ -155,15 +156,19 @@ class SQLiteStore(SQLStore):
     has_rollup = True
 
     def refresh_rollup(self) -> None:
-        with self._unavailable("update the rollup of"), self._lock:
-            conn = self._write_connection()
-            with conn:
-                self._fold_new(conn)
+        more = True
+        while more:  # in slices, each its own transaction: writes get the lock in between
+            with self._unavailable("update the rollup of"), self._lock:
+                conn = self._write_connection()
+                with conn:
+                    more = self._fold_new(conn, most=_FOLD_SLICE)
 
-    def _fold_new(self, conn: sqlite3.Connection) -> None:
+    def _fold_new(self, conn: sqlite3.Connection, most: int | None = None) -> bool:
+        """Fold the events stored since the watermark (at most `most` of them); True if more are left."""
         # Rowids only grow, and one writer assigns them: the events above the watermark are exactly the new ones.
         (watermark,) = conn.execute(f"SELECT watermark FROM {STATE_TABLE}").fetchone()
-        (last,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM usage_events").fetchone()
+        (stored,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM usage_events").fetchone()
+        last = stored if most is None else min(stored, watermark + most)
         if last > watermark:
             days = [row[0] for row in conn.execute("SELECT DISTINCT substr(ts, 1, 10) FROM usage_events "
                                                    "WHERE rowid > ? AND rowid <= ?", (watermark, last))]
@@ -171,6 +176,7 @@ class SQLiteStore(SQLStore):
                 conn.execute(statement, (watermark, last))
             self._derive_dims(conn, days)
             conn.execute(f"UPDATE {STATE_TABLE} SET watermark = ?", (last,))
+        return bool(last < stored)
 
     def _derive_dims(self, conn: sqlite3.Connection, days: list[str]) -> None:
         """Recompute these days' derived dimensions from the (already updated) daily rollup."""
