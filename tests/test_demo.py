@@ -90,3 +90,18 @@ def test_demo_outcomes_name_support_sessions(month: list[UsageEvent]) -> None:
     assert outcomes and {o.session_id for o in outcomes} <= support
     assert 0.6 < sum(o.name == "ticket_resolved" for o in outcomes) / len(support) < 0.8
     assert demo_outcomes(month, seed=3) == outcomes
+
+
+@pytest.mark.parametrize("now", [datetime(2026, 11, 14, 21, 30, tzinfo=UTC), datetime(2026, 11, 15, 8, 37, tzinfo=UTC),
+                                 datetime(2026, 11, 3, 9, 38, tzinfo=UTC), datetime(2026, 11, 2, 6, 58, tzinfo=UTC)])
+def test_the_doubling_is_caught_whatever_the_time_of_day(tmp_path: Path, now: datetime) -> None:
+    """The demo's month ends when it is run: the alert on the doubled feature must fire at any hour and weekday."""
+    import contextlib
+    import io
+
+    from llmledger.cli.demo import _fill
+
+    with Ledger.open(f"sqlite:///{tmp_path / 'demo.db'}") as ledger, contextlib.redirect_stdout(io.StringIO()):
+        _fill(ledger, "demo", 21, 7, now)
+        fired = [a for a in AlertStore(ledger.store).history() if a["kind"] == "daily_vs_rolling_avg"]
+    assert {"feature": DOUBLING_FEATURE} in [a["scope"] for a in fired]  # (a noisy small feature may fire too)

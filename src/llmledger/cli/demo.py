@@ -45,14 +45,13 @@ def demo(
             out.print(f"{db} already holds {held:,} events: showing them as they are "
                       "(delete the file, or pass another --db, for a fresh month)")
         else:
-            _fill(ledger, db, days, seed)
+            _fill(ledger, db, days, seed, datetime.now(UTC))
     if serve:
         _serve(db, host, port, log_level)
 
 
-def _fill(ledger: Ledger, db: str, days: int, seed: int) -> None:
+def _fill(ledger: Ledger, db: str, days: int, seed: int, now: datetime) -> None:
     out = console()
-    now = datetime.now(UTC)
     start = now.replace(microsecond=0) - timedelta(days=days)
     events = list(demo_events(start, days=days, seed=seed))
     ledger.write(events)
@@ -73,19 +72,25 @@ def _fill(ledger: Ledger, db: str, days: int, seed: int) -> None:
     for s in sessions(ledger, ReportQuery(since=start), limit=3):
         runs.add_row(s.session_id, str(s.calls), money(s.cost, 2), f"×{s.growth:.1f}")
     out.print(runs)
-    # the first whole day after the doubling began (it begins days // 2 days after `start`), at 16:00
-    spike_day = (start + timedelta(days=days // 2 + 1)).replace(hour=16, minute=0, second=0)
-    while spike_day.weekday() >= 5:  # judged on a weekday: a doubled Sunday still looks like a weekday
-        spike_day += timedelta(days=1)
-    checks = [(DailyVsRollingAverage("daily-vs-average", min_daily_usd=0.1), spike_day),  # type: ignore[arg-type]
+    # The doubling begins days // 2 days after `start`: the rule runs at 16:00 on each of the weekdays that follow
+    # (a doubled Sunday still looks like a weekday), as an evaluator running all along would.
+    doubling = start + timedelta(days=days // 2)
+    spike_days = [moment for moment in ((doubling + timedelta(days=n)).replace(hour=16, minute=0, second=0)
+                                        for n in range(1, 6)) if moment.weekday() < 5 and moment > doubling]
+    daily = DailyVsRollingAverage("daily-vs-average", factor=1.5, min_daily_usd=0.1)  # type: ignore[arg-type]
+    checks = [*((daily, at) for at in spike_days),
               (RunawaySession("runaway", lookback_hours=days * 24), now),
               (Unpriced("unpriced", lookback_hours=days * 24), now)]
     out.print("alerts this month would have raised (kept in the ledger, as `llmledger serve` would):")
     alerts = AlertStore(ledger.store)
+    fired: set[tuple[str, str]] = set()
     for rule, at in checks:
         for finding in rule.evaluate(Context(ledger, at, {})):
-            alerts.claim(alert_of(rule, finding, at))
-            out.print(f"  {rule.kind}: {finding.title}", markup=False)
+            scope = (rule.name, repr(sorted(finding.scope.items())))
+            if scope not in fired:  # once per rule and scope, on the first day it fires
+                fired.add(scope)
+                alerts.claim(alert_of(rule, finding, at))
+                out.print(f"  {rule.kind}: {finding.title}", markup=False)
     out.print(f"({DOUBLING_FEATURE} doubles its spend from day {days // 2}.) In the terminal: "
               f"llmledger report --db {db} --by feature,day --since {days}d ; llmledger sessions --db {db}")
 

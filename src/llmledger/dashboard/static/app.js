@@ -234,7 +234,8 @@
     let id = null;
     if (page === 'sessions' && parts.length > 1) {
       page = 'session';
-      id = decodeURIComponent(parts.slice(1).join('/'));
+      id = parts.slice(1).join('/');
+      try { id = decodeURIComponent(id); } catch (e) { /* a malformed escape: keep the id as typed */ }
     }
     if (!PAGES.includes(page) || page === 'session' && !id) page = 'overview';
     return { page, id, params };

@@ -48,7 +48,7 @@
     LL.fill(p, ctx, () => dimsPromise, (d) => {
       const names = (d.dimensions || STANDARD_DIMS).filter(allowed(tenantUser));
       const values = d.values || {};
-      const dimSel = select({ 'data-filter': 'dimension', 'aria-label': 'Dimension' }, names,
+      const dimSel = select({ 'data-filter': 'dimension', id: 'filter-dimension', 'aria-label': 'Dimension' }, names,
         names.includes('model') ? 'model' : names[0]);
       const opSel = select({ 'data-filter': 'op', 'aria-label': 'Operator' }, [['=', 'is'], ['!=', 'is not']], '=');
       const list = h('datalist', { id: 'filter-values' });
@@ -64,7 +64,7 @@
         LL.filters.addWhere(`${dimSel.value}${opSel.value}${v}`);
       };
       input.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); add(); } });
-      p.body.append(h('div', { class: 'toolbar' }, h('label', { text: 'Where' }), dimSel, opSel, input, list,
+      p.body.append(h('div', { class: 'toolbar' }, h('label', { for: 'filter-dimension', text: 'Where' }), dimSel, opSel, input, list,
         h('button', { type: 'button', class: 'btn primary', 'data-filter': 'add', onclick: add }, 'Add filter')));
     });
   }
@@ -145,10 +145,14 @@
       { label: 'Cached', num: true, value: (r) => F.pct(r.cached_share, 0), title: 'Share of input read from cache' },
       { label: 'Output tokens', num: true, value: (r) => F.int(r.output_tokens) },
       { label: 'Reasoning', num: true, value: (r) => F.int(r.reasoning_tokens), title: 'Part of the output tokens' },
-      { label: 'USD / request', num: true, value: (r) => moneyCell(r.requests ? String(parseFloat(r.cost) / r.requests) : null) },
+      { label: 'USD / request', num: true, title: 'Average over the calls with a price', value: (r) => moneyCell(perRequest(r)) },
       { label: 'Unpriced', num: true, value: (r) => (r.unpriced ? badge(F.int(r.unpriced), 'warn', 'Calls with no price, not in the cost') : zero()) },
       { label: 'Failed', num: true, value: (r) => (r.errors ? F.int(r.errors) : zero()) },
     ];
+  }
+  function perRequest(r) {
+    const priced = r.requests - (r.unpriced || 0);
+    return priced > 0 ? D.str(D.parse(r.cost) / BigInt(priced)) : null;
   }
   function metricFoot(t) { return metricColumns().map((c) => c.value(t)); }
   const zero = () => h('span', { class: 'faint', text: '0' });
@@ -161,19 +165,37 @@
     for (const r of rows) {
       const k1 = key(r[d1]);
       const k2 = key(r[d2]);
-      if (!byRow.has(k1)) byRow.set(k1, { value: r[d1], total: 0n, requests: 0, tokens: 0, cells: new Map() });
+      if (!byRow.has(k1)) byRow.set(k1, { value: r[d1], total: 0n, requests: 0, unpriced: 0, tokens: 0, cells: new Map() });
       const row = byRow.get(k1);
       const cost = D.parse(r.cost);
       row.total += cost;
       row.requests += r.requests;
+      row.unpriced += r.unpriced || 0;
       row.tokens += r.input_tokens + r.output_tokens;
-      row.cells.set(k2, (row.cells.get(k2) || 0n) + cost);
-      if (!byCol.has(k2)) byCol.set(k2, { key: k2, value: r[d2], total: 0n });
-      byCol.get(k2).total += cost;
+      if (!row.cells.has(k2)) row.cells.set(k2, { cost: 0n, requests: 0, unpriced: 0 });
+      addTo(row.cells.get(k2), cost, r);
+      if (!byCol.has(k2)) byCol.set(k2, { key: k2, value: r[d2], total: 0n, requests: 0, unpriced: 0 });
+      const col = byCol.get(k2);
+      col.total += cost;
+      col.requests += r.requests;
+      col.unpriced += r.unpriced || 0;
     }
     const desc = (a, b) => (a.total < b.total ? 1 : (a.total > b.total ? -1 : 0));
     const cols = [...byCol.values()].sort(desc);
     return { rows: [...byRow.values()].sort(desc), cols: cols.slice(0, PIVOT_COLUMNS), rest: cols.slice(PIVOT_COLUMNS) };
+  }
+
+  function addTo(cellSum, cost, r) {
+    cellSum.cost += cost;
+    cellSum.requests += r.requests;
+    cellSum.unpriced += r.unpriced || 0;
+    return cellSum;
+  }
+  /** The sum of some cells of a row (or of the columns' totals), in the shape spendCell reads. */
+  function sumCells(items) {
+    const out = { cost: 0n, requests: 0, unpriced: 0 };
+    for (const c of items) if (c) addTo(out, c.cost, c);
+    return out;
   }
 
   function renderPivot(p, b, d1, d2) {
@@ -183,11 +205,12 @@
     const stacks = [...pv.cols, ...pv.rest].slice(0, CHART_STACKS);
     const others = [...pv.cols, ...pv.rest].slice(CHART_STACKS);
     const colors = assign(stacks.map((c) => c.value));
-    const datasets = stacks.map((c, i) => ({ label: F.name(c.value), data: shown.map((r) => num(D.str(r.cells.get(c.key) || 0n))),
+    const cellCost = (r, c) => (r.cells.has(c.key) ? r.cells.get(c.key).cost : 0n);
+    const datasets = stacks.map((c, i) => ({ label: F.name(c.value), data: shown.map((r) => num(D.str(cellCost(r, c)))),
       backgroundColor: colors[i], borderWidth: 0, maxBarThickness: 18 }));
     if (others.length) {
       datasets.push({ label: 'other', backgroundColor: GRAY, borderWidth: 0, maxBarThickness: 18,
-        data: shown.map((r) => num(D.str(others.reduce((a, c) => a + (r.cells.get(c.key) || 0n), 0n)))) });
+        data: shown.map((r) => num(D.str(others.reduce((a, c) => a + cellCost(r, c), 0n)))) });
     }
     const { box, height } = barBox(p.body, shown.length);
     const c = chart('explore-breakdown', box, {
@@ -202,22 +225,26 @@
     }, { label: `Cost by ${d1}, stacked by ${d2}` });
     c.canvas.parentNode.style.height = `${height + 20}px`;
 
-    const cell = (v) => (v ? moneyCell(D.str(v)) : h('span', { class: 'faint', text: '—' }));
+    // a cell with no calls is a dash; one whose calls have no price says so (spendCell), never a silent $0
+    const cell = (v) => (v && v.requests ? spendCell({ cost: D.str(v.cost), requests: v.requests, unpriced: v.unpriced })
+      : h('span', { class: 'faint', text: '—' }));
+    const strong = (v) => h('strong', {}, cell(v));
     const columns = [
       { label: d1, cls: 'name', value: (r) => nameCell(r.value) },
-      { label: 'USD', num: true, value: (r) => h('strong', {}, moneyCell(D.str(r.total))) },
+      { label: 'USD', num: true, value: (r) => strong({ cost: r.total, requests: r.requests, unpriced: r.unpriced }) },
       ...pv.cols.map((c, i) => ({ label: [swatch(c.value, colors[i]), F.name(c.value)], num: true, title: `${d2} = ${F.name(c.value)}`,
         value: (r) => cell(r.cells.get(c.key)) })),
     ];
     if (pv.rest.length) {
       columns.push({ label: `other ${d2}`, num: true, title: pv.rest.map((c) => F.name(c.value)).join(', '),
-        value: (r) => cell(pv.rest.reduce((a, c) => a + (r.cells.get(c.key) || 0n), 0n)) });
+        value: (r) => cell(sumCells(pv.rest.map((c) => r.cells.get(c.key)))) });
     }
     columns.push({ label: 'Requests', num: true, value: (r) => F.int(r.requests) },
       { label: 'Tokens', num: true, value: (r) => F.compact(r.tokens) });
-    const total = pv.rows.reduce((a, r) => a + r.total, 0n);
-    const foot = ['Total', h('strong', {}, moneyCell(D.str(total))), ...pv.cols.map((c) => cell(c.total))];
-    if (pv.rest.length) foot.push(cell(pv.rest.reduce((a, c) => a + c.total, 0n)));
+    const total = sumCells(pv.rows.map((r) => ({ cost: r.total, requests: r.requests, unpriced: r.unpriced })));
+    const colSum = (c) => ({ cost: c.total, requests: c.requests, unpriced: c.unpriced });
+    const foot = ['Total', strong(total), ...pv.cols.map((c) => cell(colSum(c)))];
+    if (pv.rest.length) foot.push(cell(sumCells(pv.rest.map(colSum))));
     foot.push(F.int(pv.rows.reduce((a, r) => a + r.requests, 0)), F.compact(pv.rows.reduce((a, r) => a + r.tokens, 0)));
     p.body.append(h('div', { class: 'section' }, h('div', { class: 'sub-head' },
       h('h3', {}, `${d1} × ${d2}`, h('span', { class: 'unit', text: ` · USD; rows are ${d1}, columns the costliest ${d2} values` }))),
@@ -385,8 +412,7 @@
         { label: 'Session', cls: 'name', value: (s) => h('a', { class: 'mono', href: LL.routes.sessionHref(s.session_id),
           text: s.session_id }) },
         { label: 'Calls', num: true, value: (s) => F.int(s.calls) },
-        { label: 'USD', num: true, value: (s) => [moneyCell(s.cost),
-          s.unpriced ? [' ', badge(`${s.unpriced} unpriced`, 'warn', 'Calls with no price, not in the cost')] : null] },
+        { label: 'USD', num: true, value: (s) => spendCell({ cost: s.cost, requests: s.calls, unpriced: s.unpriced }) },
         { label: 'Input per call', value: (s) => h('span', { title: 'Input tokens of each call, in order' },
           LL.sparkline(s.input_per_call || [], { hot: s.growth >= 4 })) },
         { label: 'Growth', num: true, title: "Last call's input over the first's",

@@ -40,7 +40,10 @@
       statusHeight: 120 });
     const top = LL.panel(ctx.main, 'live-top', { title: 'Top consumers now', unit: 'USD', statusHeight: 150 });
 
+    let loading = false; // a refresh waits for the one before it, so an older answer never replaces a newer one
     const load = (quiet) => {
+      if (loading) return;
+      loading = true;
       const data = ctx.fresh('/live', q);
       data.then((d) => {
         if (!ctx.alive()) return;
@@ -54,6 +57,7 @@
         Object.assign({ isEmpty: (d) => !d.buckets.length, empty: `No calls in the last ${hours} h.` }, opts));
       const alertData = alertState === 'firing' ? data.then((d) => ({ alerts: d.alerts || [] }))
         : ctx.fresh('/alerts', alertsQuery);
+      Promise.allSettled([data, alertData]).then(() => { loading = false; });
       LL.fill(alerts, ctx, () => alertData, (d) => renderAlerts(alerts, d.alerts), Object.assign({
         isEmpty: (d) => !d.alerts.length,
         empty: alertState === 'firing' ? 'No alerts firing.' : `No ${alertState === 'all' ? '' : 'resolved '}alerts yet.`,
@@ -178,7 +182,7 @@
     const files = s ? s.files : 0;
     const queued = s ? s.queued : 0;
     const waiting = files > 0 || queued > 0;
-    p.body.append(h('div', { class: 'facts' },
+    p.body.append(h('dl', { class: 'facts' },
       h('dt', { text: 'Files' }), h('dd', { 'data-kpi': 'spool_files', 'data-value': String(files) }, F.int(files)),
       h('dt', { text: 'Events queued' }), h('dd', { 'data-kpi': 'spool_queued', 'data-value': String(queued) }, F.int(queued))),
     waiting ? h('div', { class: 'callout warn', 'data-warning': 'spool' },

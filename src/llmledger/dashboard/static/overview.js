@@ -48,13 +48,14 @@
     LL.fill(p, ctx, () => ctx.get('/summary', q), (s) => {
       const tokens = s.input_tokens + s.output_tokens;
       const unpriced = s.unpriced || 0;
+      const priced = s.requests - unpriced > 0; // the API's rates cover priced calls only (0 when there are none)
       p.body.append(h('div', { class: 'kpis' },
         kpi('cost', 'Spend', s.cost, F.money(s.cost), `${F.compact(tokens)} tokens`, { title: `$${s.cost}` }),
         kpi('requests', 'Requests', s.requests, F.int(s.requests),
           s.errors ? `${F.int(s.errors)} failed` : 'none failed'),
-        kpi('cost_per_request', 'Cost per request', s.cost_per_request, F.money(s.cost_per_request), 'average',
-          { title: `$${s.cost_per_request}` }),
-        kpi('cost_per_1k_tokens', 'Cost per 1k tokens', s.cost_per_1k_tokens, F.money(s.cost_per_1k_tokens),
+        kpi('cost_per_request', 'Cost per request', s.cost_per_request, priced ? F.money(s.cost_per_request) : '—',
+          priced ? 'average' : 'no call has a price', { title: `$${s.cost_per_request}` }),
+        kpi('cost_per_1k_tokens', 'Cost per 1k tokens', s.cost_per_1k_tokens, priced ? F.money(s.cost_per_1k_tokens) : '—',
           'input and output', { title: `$${s.cost_per_1k_tokens}` }),
         kpi('cached_share', 'Cache hit share', s.cached_share, F.pct(s.cached_share), 'of input tokens read from cache'),
         kpi('unpriced', 'Unpriced calls', unpriced, F.int(unpriced), unpriced > 0
@@ -126,7 +127,8 @@
       h('div', { class: 'meter-legend' }, h('span', { text: `${F.pct(limit > 0 ? spent / limit : 0, 0)} used` }),
         expected !== null ? h('span', { text: `forecast ${F.pct(limit > 0 ? expected / limit : 0, 0)}` }) : null),
       over ? h('div', { class: 'callout warn', 'data-warning': 'budget' },
-        `At this pace the month ends near ${F.money(m.forecast.expected)}, ${F.money(expected - limit)} over budget`,
+        `At this pace the month ends near ${F.money(m.forecast.expected)}, `
+          + `${F.money(D.str(D.parse(m.forecast.expected) - D.parse(m.budget.limit)))} over budget`,
         m.exhaustion ? `; the budget runs out on ${F.shortDate(F.parseTime(m.exhaustion))}.` : '.')
         : null);
   }
@@ -263,7 +265,7 @@
   function budgetLine(line, length) {
     if (!line || !line.length) return null;
     const values = line.map(num);
-    const step = values.length > 1 ? (values[values.length - 1] - values[0]) / (values.length - 1) : values[0];
+    const step = values.length > 1 ? (values[values.length - 1] - values[0]) / (values.length - 1) : 0;
     while (values.length < length) values.push(values[values.length - 1] + step);
     return values;
   }
@@ -294,22 +296,27 @@
       const totalCost = parseFloat(s.cost) || parts.reduce((a, x) => a + parseFloat(x.cost), 0);
       p.body.append(h('div', { class: 'sub-head' }, h('h3', {}, 'Tokens'),
         h('span', { class: 'unit', text: `${F.compact(totalTokens)} tokens` })));
-      stripChart('overview-split:tokens', p.body, parts, (x) => x.tokens, (v) => F.compact(v), (v) => `${F.int(v)} tokens`);
+      stripChart('overview-split:tokens', p.body, parts, (x) => x.tokens, (v) => F.compact(v), (v) => `${F.int(v)} tokens`,
+        'Tokens by part');
       p.body.append(h('div', { class: 'sub-head' }, h('h3', {}, 'Cost'),
         h('span', { class: 'unit', text: `${F.money(s.cost)} USD` })));
-      stripChart('overview-split:cost', p.body, parts, (x) => num(x.cost), (v) => F.moneyAxis(v), (v) => F.money(v));
+      stripChart('overview-split:cost', p.body, parts, (x) => num(x.cost), (v) => F.moneyAxis(v), (v) => F.money(v),
+        'Cost by part, USD');
+      const share = (of) => ['%', h('span', { class: 'sr-only', text: ` of ${of}` })];
       p.body.append(table('token-split', [
         { label: 'Part', value: (x) => [swatch(null, PARTS[x.key].color), PARTS[x.key].label] },
         { label: 'Tokens', num: true, value: (x) => F.int(x.tokens) },
-        { label: '%', num: true, value: (x) => F.pct(totalTokens ? x.tokens / totalTokens : 0) },
+        { label: share('tokens'), num: true, title: 'Share of the tokens',
+          value: (x) => F.pct(totalTokens ? x.tokens / totalTokens : 0) },
         { label: 'USD', num: true, value: (x) => moneyCell(x.cost) },
-        { label: '%', num: true, value: (x) => F.pct(totalCost ? parseFloat(x.cost) / totalCost : 0) },
+        { label: share('cost'), num: true, title: 'Share of the cost',
+          value: (x) => F.pct(totalCost ? parseFloat(x.cost) / totalCost : 0) },
       ], parts, { rowAttrs: (x) => ({ 'data-part': x.key }) }));
     }, { isEmpty: (s) => !s.requests });
   }
 
   /** One horizontal 100%-wide stacked bar of the five parts. */
-  function stripChart(key, parent, parts, value, tick, tip) {
+  function stripChart(key, parent, parts, value, tick, tip, label) {
     const values = parts.map(value);
     const max = values.reduce((a, v) => a + (v || 0), 0) || 1;
     chart(key, parent, {
@@ -324,7 +331,7 @@
         plugins: { legend: { display: false },
           tooltip: { callbacks: { title: () => '', label: (it) => `${it.dataset.label}: ${tip(it.raw)}` } } },
       },
-    }, { boxClass: 'bar-strip', label: key });
+    }, { boxClass: 'bar-strip', label });
   }
 
   // ---------------------------------------------------------------- breakdowns
@@ -395,7 +402,7 @@
       p.body.append(table('top-sessions', [
         { label: 'Session', cls: 'name', value: (r) => (r.session === null || r.session === undefined
           ? nameCell(null) : h('a', { href: LL.routes.sessionHref(r.session), class: 'mono', text: r.session })) },
-        { label: 'USD', num: true, value: (r) => [shareBar(parseFloat(r.cost) / top), moneyCell(r.cost)] },
+        { label: 'USD', num: true, value: (r) => [shareBar(parseFloat(r.cost) / top), spendCell(r)] },
         { label: 'Calls', num: true, value: (r) => F.int(r.requests) },
         { label: 'Tokens', num: true, value: (r) => F.compact(r.input_tokens + r.output_tokens) },
         { label: 'Failed', num: true, value: (r) => (r.errors ? F.int(r.errors) : h('span', { class: 'faint', text: '0' })) },

@@ -4,9 +4,10 @@
 (function () {
   const { h } = LL.dom;
   const F = LL.fmt;
-  const { table, nameCell, moneyCell, badge } = LL.tables;
+  const { table, nameCell, moneyCell, spendCell, badge } = LL.tables;
   const { chart, num, moneyAxisOptions } = LL.charts;
   const { PARTS } = LL.colors;
+  const D = LL.dec;
   const COST_LINE = '#c0362c';
 
   LL.pages.session = function session(ctx) {
@@ -31,13 +32,13 @@
   function facts(parent, s) {
     const first = F.parseTime(s.first);
     const last = F.parseTime(s.last);
+    const priced = s.calls - (s.unpriced || 0); // calls with no price are not in the cost, so not in its average
     parent.append(h('div', { class: 'session-facts' },
       fact('calls', 'Calls', F.int(s.calls), s.calls),
-      fact('cost', 'Cost', [F.money(s.cost), s.unpriced ? [' ', badge(`${s.unpriced} unpriced`, 'warn',
-        'Calls with no price, not in the cost')] : null], s.cost),
+      fact('cost', 'Cost', spendCell({ cost: s.cost, requests: s.calls, unpriced: s.unpriced }), s.cost),
       fact('growth', 'Input growth', h('span', { class: s.growth >= 4 ? 'warn-text' : null,
         title: "The last call's input over the first's" }, `×${Number(s.growth).toFixed(1)}`), s.growth),
-      fact('cost_per_call', 'Average per call', F.money(s.calls ? parseFloat(s.cost) / s.calls : null)),
+      fact('cost_per_call', 'Average per call', F.money(priced > 0 ? D.str(D.parse(s.cost) / BigInt(priced)) : null)),
       fact('duration', 'Took', first && last ? F.duration(last - first) : '—')));
     const rows = [];
     if (s.parent_id) {
