@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import anthropic
@@ -12,7 +13,7 @@ import httpx2
 import openai
 import pytest
 
-from llmledger import Ledger
+from llmledger import Ledger, ReportQuery
 from llmledger.events import UsageEvent
 
 from ..fake_provider import FakeProvider
@@ -37,14 +38,16 @@ class Recorded:
 
     def __init__(self, gateway: GatewayProcess) -> None:
         self.ledger = Ledger.open(gateway.db)
-        self.start = self.ledger.count()
+        # Calls made from now on; an earlier test's last events may still be on their way to the ledger.
+        self.since = datetime.now(UTC)
 
     def wait(self, n: int, timeout: float = 10) -> list[UsageEvent]:
         deadline = time.monotonic() + timeout
-        while self.ledger.count() < self.start + n and time.monotonic() < deadline:
+        query = ReportQuery(since=self.since)
+        while sum(1 for _ in self.ledger.events(query)) < n and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(0.05)  # anything more would show up now
-        found = list(self.ledger.events())[self.start:]
+        found = list(self.ledger.events(query))
         self.ledger.close()
         assert len(found) == n, found
         return found
