@@ -67,6 +67,11 @@ def known_events(prices: PriceBook | None = None) -> list[UsageEvent]:
         events.append(UsageEvent(provider, model, usage, prices.price(usage, provider=provider, model=model, at=ts),
                                  ts=ts, tags=tags, source="sdk", status="ok" if i % 25 else "error",
                                  http_status=200 if i % 25 else 500, latency_ms=100 + i))
+    for minutes, (provider, model) in zip((3, 9, 17, 31, 44), (*MODELS[:3], MODELS[3], MODELS[0]), strict=True):
+        ts, usage = NOW - timedelta(minutes=minutes), Usage(input=900 + minutes, output=40)  # the last hour
+        events.append(UsageEvent(provider, model, usage, prices.price(usage, provider=provider, model=model, at=ts),
+                                 ts=ts, tags={"tenant": "acme", "user": "acme-live", "feature": "chat"},
+                                 source="gateway", status="ok", http_status=200))
     for session, tenant, calls in (("run-acme-1", "acme", 6), ("run-globex-1", "globex", 3)):
         start = NOW - timedelta(days=2, hours=3)
         for k in range(calls):

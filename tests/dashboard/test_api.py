@@ -81,6 +81,7 @@ def test_timeseries_days_cumulative_budget_and_forecast(served: Served) -> None:
         per_day[e.ts.strftime("%Y-%m-%d")] += e.cost.total or 0
     assert [money(v) for v in ts["total"]] == [per_day.get(b, Decimal(0)) for b in ts["buckets"]]
     assert sum(money(v) for s in ts["series"] for v in s["values"]) == sum(per_day.values())
+    assert sum(ts["calls"]) == totals(pick(served.events, since, NOW))["requests"]  # unpriced calls count too
     # month to date at each day's end, restarting on the 1st
     assert money(ts["cumulative"][-1]) == totals(pick(served.events, MONTH_START, NOW))["cost"]
     october_end = ts["buckets"].index("2026-10-31")
@@ -197,6 +198,11 @@ def test_live_rates_add_up_to_the_last_hours(served: Served) -> None:
     assert live["last_hour"]["requests"] == hour["requests"]
     assert live["unpriced"]["count_24h"] == totals(pick(served.events, NOW - timedelta(days=1), NOW))["unpriced"]
     assert live["spool"] == {"files": 0, "queued": 0}
+    assert {row["name"] for row in live["top_now"]["model"]} >= {"gpt-4o-mini", "llama-local"}
+    for row in live["top_now"]["model"]:
+        want = totals(pick([e for e in served.events if e.model == row["name"]], NOW - timedelta(hours=1), NOW))
+        assert (row["requests"], row["unpriced"], money(row["cost"])) == (want["requests"], want["unpriced"],
+                                                                         want["cost"])
 
 
 def test_alerts_listed(served: Served) -> None:

@@ -130,7 +130,11 @@ def timeseries(ledger: Ledger, sel: Selection, unit: str, group: str | None, now
         other = [sum(values, Decimal(0)) for values in zip(*(per[n] for n in ranked[SERIES_SHOWN:]), strict=True)]
         series.append({"name": "other", "values": other})
     total = [sum((per[n][i] for n in per), Decimal(0)) for i in range(len(buckets))]
-    out: Row = {"unit": unit, "group": group, "buckets": buckets, "series": series, "total": total,
+    calls = [0] * len(buckets)
+    for row in rows:
+        if row[unit] in index:
+            calls[index[row[unit]]] += row["requests"]
+    out: Row = {"unit": unit, "group": group, "buckets": buckets, "series": series, "total": total, "calls": calls,
                 "cumulative": None, "budget_line": None, "forecast": None}
     if unit == "day" and buckets:
         out["cumulative"] = _month_to_date(ledger, sel, buckets, total)
@@ -201,7 +205,7 @@ def live(ledger: Ledger, sel: Selection, now: datetime, hours: int, spool: Calla
     for dimension in ("tenant", "user", "model"):
         rows = ledger.report(replace(last_hour, by=(dimension,), limit=5))
         top[dimension] = [{"name": r[dimension], "cost": r["cost"], "requests": r["requests"],
-                           "tokens": r["input_tokens"] + r["output_tokens"]} for r in rows]
+                           "unpriced": r["unpriced"], "tokens": r["input_tokens"] + r["output_tokens"]} for r in rows]
     day = ReportQuery(since=now - timedelta(days=1), until=now,
                       where=(*sel.where, Filter("cost_status", "unpriced")), by=("provider", "model"))
     unpriced = ledger.report(day)

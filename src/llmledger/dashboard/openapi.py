@@ -76,7 +76,7 @@ _PATHS: dict[str, tuple[str, list[dict[str, Any]], dict[str, Any]]] = {
                             _param("group", "a dimension to split by (model, provider, feature, tenant, team…)")],
                            _obj({"unit": _STR, "group": _STR, "buckets": _array(_STR),
                                  "series": _array(_obj({"name": _STR, "values": _array(_MONEY)})),
-                                 "total": _array(_MONEY), "cumulative": _array(_MONEY),
+                                 "total": _array(_MONEY), "calls": _array(_INT), "cumulative": _array(_MONEY),
                                  "budget_line": _array(_MONEY),
                                  "forecast": _array(_obj({"bucket": _STR, "expected": _MONEY, "low": _MONEY,
                                                           "high": _MONEY}))})),

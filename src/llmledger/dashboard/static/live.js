@@ -4,7 +4,7 @@
 (function () {
   const { h, select } = LL.dom;
   const F = LL.fmt;
-  const { table, nameCell, moneyCell, badge } = LL.tables;
+  const { table, nameCell, spendCell, badge } = LL.tables;
   const { chart, num } = LL.charts;
 
   const REFRESH_MS = 15000;
@@ -202,7 +202,7 @@
         const colors = LL.colors.assign(rows.map((r) => r.name));
         col.append(table(`top-now-${g}`, [
           { label: g, cls: 'name', value: (r, i) => nameCell(r.name, { swatch: g === 'model' && colors[i] }) },
-          { label: 'USD', num: true, value: (r) => moneyCell(r.cost) },
+          { label: 'USD', num: true, value: (r) => spendCell(r) },
           { label: 'Requests', num: true, value: (r) => F.int(r.requests) },
           { label: 'Tokens', num: true, value: (r) => F.compact(r.tokens) },
         ], rows, { rowAttrs: (r) => ({ 'data-key': F.name(r.name) }) }));

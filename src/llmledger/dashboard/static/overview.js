@@ -172,7 +172,7 @@
           },
         },
       }, { boxClass: 'tall', label: `Spend per ${ts.unit} by ${group}` });
-    }, { isEmpty: (ts) => !ts.buckets.length || ts.total.every((v) => parseFloat(v) === 0) });
+    }, { isEmpty: (ts) => !ts.buckets.length || ts.calls.every((n) => n === 0) });
   }
 
   /** The month so far, the forecast to month end (a band) and the budget allowance, as running totals. */
