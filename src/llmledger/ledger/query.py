@@ -198,13 +198,13 @@ def build_histogram(query: ReportQuery, name: str, d: Dialect) -> tuple[str, lis
     expression = HISTOGRAM_FIELDS[name]
     edges: tuple[Any, ...] = COST_EDGES if name == "cost" else TOKEN_EDGES
     # The edges are our own constants in the store's own money form: safe to write into the SQL.
-    bins = " ".join(f"WHEN {expression} < {d.money_in(e) if name == 'cost' else e} THEN {i}"
+    bins = " ".join(f"WHEN v < {d.money_in(e) if name == 'cost' else e} THEN {i}"
                     for i, e in enumerate(edges))
     where, params = _where(query, d)
     present = f"{' AND' if where else ' WHERE'} {expression} IS NOT NULL"
     # The value is computed once per call (materialized), not once per bin.
     sql = (f"WITH picked AS MATERIALIZED (SELECT {expression} AS v FROM usage_events{where}{present}) "
-           f"SELECT CASE {bins.replace(expression, 'v')} ELSE {len(edges)} END, COUNT(*) FROM picked GROUP BY 1")
+           f"SELECT CASE {bins} ELSE {len(edges)} END, COUNT(*) FROM picked GROUP BY 1")
     return sql, params, edges
 
 

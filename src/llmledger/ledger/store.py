@@ -185,9 +185,12 @@ class SQLStore:
             return [(q.EVENTS, query)]
         failed: tuple[type[BaseException], ...] = (StoreUnavailable, *self.errors)
         try:
-            if any(source.rollup for source, _ in rollup.plan(query)):
-                self.refresh_rollup()
-            return rollup.plan(query, self.stale_days())
+            parts = rollup.plan(query)
+            if not any(source.rollup for source, _ in parts):
+                return parts
+            self.refresh_rollup()
+            stale = self.stale_days()
+            return rollup.plan(query, stale) if stale else parts
         except failed as exc:  # a read-only copy, a day's group past 64 bits…
             log.warning("cannot bring the daily rollup up to date (%s); reading the events instead", exc)
             return [(q.EVENTS, query)]
